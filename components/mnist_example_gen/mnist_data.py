@@ -1,0 +1,234 @@
+"""Reading and checking MNIST-format data: IDX `.gz` files and Keras' `mnist.npz`.
+
+Plain Python and numpy, no TFX: the ExampleGen executor and the CLI's pre-flight check
+both call `load_split`, so bad data is named the same way wherever it is found.
+"""
+import glob
+import gzip
+import hashlib
+import os
+import shutil
+import struct
+import tempfile
+import urllib.request
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+
+IMAGE_MAGIC = 0x00000803
+LABEL_MAGIC = 0x00000801
+IMAGE_SHAPE = (28, 28)
+NUM_CLASSES = 10
+
+
+class DataError(ValueError):
+    """The data files are missing, corrupt or not MNIST-shaped. The message names the file."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    files: dict  # canonical file name -> sha256
+    download_url: str
+    labels: tuple
+    npz_name: str | None = None
+
+
+MNIST = Dataset(
+    name="mnist",
+    files={
+        "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+        "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+        "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+        "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+    },
+    download_url="https://storage.googleapis.com/cvdf-datasets/mnist/",
+    labels=tuple(str(d) for d in range(10)),
+    npz_name="mnist.npz",
+)
+FASHION_MNIST = Dataset(
+    name="fashion_mnist",
+    files={
+        "train-images-idx3-ubyte.gz": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+        "train-labels-idx1-ubyte.gz": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+        "t10k-images-idx3-ubyte.gz": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+        "t10k-labels-idx1-ubyte.gz": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+    },
+    download_url="https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+    labels=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+)
+DATASETS = {d.name: d for d in (MNIST, FASHION_MNIST)}
+
+# Split name in the pipeline -> file prefix of the canonical IDX files / key suffix in mnist.npz.
+SPLIT_SOURCES = {"train": ("train", "train"), "eval": ("t10k", "test")}
+
+
+def sha256_of(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_idx(path: str, magic: int, expected_dims: int) -> np.ndarray:
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e.strerror})") from None
+    if path.endswith(".gz"):
+        if raw[:2] != b"\x1f\x8b":
+            kind = "an HTML page" if raw.lstrip()[:1] == b"<" else "not gzip data"
+            raise DataError(f"{path}: {kind}, expected a gzip-compressed IDX file")
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error) as e:
+            raise DataError(f"{path}: corrupt or truncated gzip data ({e})") from None
+    if len(raw) < 4 + 4 * expected_dims:
+        raise DataError(f"{path}: too short for an IDX header ({len(raw)} bytes)")
+    found_magic = struct.unpack(">I", raw[:4])[0]
+    if found_magic != magic:
+        raise DataError(f"{path}: IDX magic 0x{found_magic:08x}, expected 0x{magic:08x}")
+    dims = struct.unpack(f">{expected_dims}I", raw[4:4 + 4 * expected_dims])
+    body = raw[4 + 4 * expected_dims:]
+    if len(body) != int(np.prod(dims)):
+        raise DataError(f"{path}: header announces {'x'.join(map(str, dims))} values "
+                        f"but the file holds {len(body)} bytes (truncated or padded)")
+    return np.frombuffer(body, dtype=np.uint8).reshape(dims)
+
+
+def _read_canonical_idx(path: str, magic: int, expected_dims: int, dataset: Dataset, verify: bool) -> np.ndarray:
+    """Reads an IDX file; a file under a canonical name must also carry the canonical sha256."""
+    expected = dataset.files.get(os.path.basename(path)) if verify else None
+    try:
+        array = _read_idx(path, magic, expected_dims)
+    except DataError as e:
+        if expected and os.access(path, os.R_OK) and sha256_of(path) != expected:
+            raise DataError(f"{e}; its sha256 differs from the canonical {dataset.name} file") from None
+        raise
+    if expected and sha256_of(path) != expected:
+        raise DataError(f"{path}: sha256 differs from the canonical {dataset.name} file {expected[:16]}… "
+                        f"(to use other data on purpose, give it a non-canonical name such as "
+                        f"{os.path.basename(path).replace('-ubyte.gz', '.ubyte.gz')})")
+    return array
+
+
+def _check_arrays(images: np.ndarray, labels: np.ndarray, images_src: str, labels_src: str) -> None:
+    if images.shape[1:] != IMAGE_SHAPE:
+        raise DataError(f"{images_src}: images are {images.shape[1]}x{images.shape[2]}, expected 28x28")
+    if len(images) != len(labels):
+        raise DataError(f"{labels_src}: {len(labels)} labels for {len(images)} images in {images_src}")
+    if len(images) == 0:
+        raise DataError(f"{images_src}: holds no images")
+    if labels.max() >= NUM_CLASSES:
+        bad = int(np.argmax(labels >= NUM_CLASSES))
+        raise DataError(f"{labels_src}: label {labels[bad]} at index {bad}, labels must be 0-9")
+
+
+def _find_idx(data_dir: str, stem: str, kind: str) -> str:
+    """The canonical `{stem}-{kind}-ubyte.gz`, else another spelling (`.`/`-`, with or without .gz)."""
+    canonical = os.path.join(data_dir, f"{stem}-{kind}-ubyte.gz")
+    if not os.path.exists(canonical):
+        for sep in "-.":
+            for ext in ("", ".gz"):
+                other = os.path.join(data_dir, f"{stem}{sep}{kind}{sep}ubyte{ext}")
+                if os.path.exists(other):
+                    return other
+    return canonical
+
+
+def load_split(data_dir: str, split: str, dataset: Dataset = MNIST, verify_checksums: bool = True):
+    """Returns (images uint8 [N,28,28], labels uint8 [N]) of a pipeline split ('train' or 'eval')."""
+    idx_prefix, npz_suffix = SPLIT_SOURCES[split]
+    images_path = _find_idx(data_dir, f"{idx_prefix}-images", "idx3")
+    labels_path = _find_idx(data_dir, f"{idx_prefix}-labels", "idx1")
+    if os.path.exists(images_path) or os.path.exists(labels_path) or not dataset.npz_name:
+        for path in (images_path, labels_path):
+            if not os.path.exists(path):
+                raise DataError(f"{path}: missing ({describe_expected(dataset)})")
+        images = _read_canonical_idx(images_path, IMAGE_MAGIC, 3, dataset, verify_checksums)
+        labels = _read_canonical_idx(labels_path, LABEL_MAGIC, 1, dataset, verify_checksums)
+        _check_arrays(images, labels, images_path, labels_path)
+        return images, labels
+    npz_path = os.path.join(data_dir, dataset.npz_name)
+    if not os.path.exists(npz_path):
+        raise DataError(f"{data_dir}: no {dataset.name} data ({describe_expected(dataset)})")
+    try:
+        with np.load(npz_path) as npz:
+            images, labels = npz[f"x_{npz_suffix}"], npz[f"y_{npz_suffix}"]
+    except (OSError, ValueError, KeyError, zlib.error) as e:
+        raise DataError(f"{npz_path}: not a readable Keras mnist.npz ({e})") from None
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise DataError(f"{npz_path}: x_{npz_suffix} is {images.dtype}{list(images.shape)}, expected uint8 [N,28,28]")
+    _check_arrays(images, labels, f"{npz_path}[x_{npz_suffix}]", f"{npz_path}[y_{npz_suffix}]")
+    return images, labels.astype(np.uint8)
+
+
+def describe_expected(dataset: Dataset) -> str:
+    names = ", ".join(dataset.files)
+    npz = f", or {dataset.npz_name}" if dataset.npz_name else ""
+    return f"expected {names}{npz}"
+
+
+def has_data(data_dir: str, dataset: Dataset) -> bool:
+    names = list(dataset.files) + ([dataset.npz_name] if dataset.npz_name else [])
+    return any(os.path.exists(os.path.join(data_dir, n)) for n in names)
+
+
+def fingerprint_patterns(data_dir: str, dataset: Dataset) -> dict:
+    """Split name -> glob of the files it is read from (Keras' npz holds both splits)."""
+    idx_present = any(os.path.basename(p).startswith(("train-", "t10k-"))
+                      for p in glob.glob(os.path.join(data_dir, "*")))
+    if dataset.npz_name and not idx_present and glob.glob(os.path.join(data_dir, dataset.npz_name)):
+        return {split: dataset.npz_name for split in SPLIT_SOURCES}
+    return {split: f"{prefix}-*" for split, (prefix, _) in SPLIT_SOURCES.items()}
+
+
+def default_cache_dir(dataset: Dataset) -> str:
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(root, "mnist-tfx", dataset.name)
+
+
+def download(dataset: Dataset, dest_dir: str, base_url: str | None = None, timeout: float = 30) -> None:
+    """Downloads the canonical files into dest_dir, each checked against its sha256 before it lands."""
+    base_url = base_url or dataset.download_url
+    os.makedirs(dest_dir, exist_ok=True)
+    for name, expected in dataset.files.items():
+        final = os.path.join(dest_dir, name)
+        if os.path.exists(final) and sha256_of(final) == expected:
+            continue
+        with tempfile.NamedTemporaryFile(dir=dest_dir, prefix=f".{name}.", delete=False) as tmp:
+            try:
+                with urllib.request.urlopen(base_url + name, timeout=timeout) as response:
+                    shutil.copyfileobj(response, tmp)
+                tmp.close()
+                if sha256_of(tmp.name) != expected:
+                    raise DataError(f"{base_url + name}: downloaded file's sha256 differs from the canonical one")
+                os.replace(tmp.name, final)
+            finally:
+                if os.path.exists(tmp.name):
+                    os.unlink(tmp.name)
+
+
+def resolve_data_dir(dataset: Dataset, data_dir: str | None = None) -> str:
+    """--data-dir / MNIST_DIR, else the local cache, else a checked download into the cache."""
+    data_dir = data_dir or os.environ.get("MNIST_DIR")
+    if data_dir:
+        if not os.path.isdir(data_dir):
+            raise DataError(f"{data_dir}: data directory does not exist")
+        return os.path.abspath(data_dir)
+    cache = default_cache_dir(dataset)
+    if has_data(cache, dataset):
+        return cache
+    try:
+        download(dataset, cache)
+    except (OSError, urllib.error.URLError) as e:
+        raise DataError(
+            f"{cache}: no {dataset.name} data and the download from {dataset.download_url} failed ({e}); "
+            f"put the four canonical IDX .gz files in a directory and pass --data-dir DIR (or set MNIST_DIR)"
+        ) from None
+    return cache

@@ -1,0 +1,5 @@
+"""Model code run inside TFX's Transform and Trainer: preprocessing_fn, architectures, run_fn."""
+import os
+
+# TFT 1.21 and TFMA 0.52 need Keras 2 (tf-keras); tf.keras reads this on first use.
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")

@@ -1,0 +1,69 @@
+"""Pipeline settings: one table of options serves the CLI flags and the environment variables
+(`--epochs` <-> MNIST_TFX_EPOCHS, `--data-dir` <-> MNIST_DIR) that the TFX CLI runner files read."""
+import dataclasses
+import os
+
+from components.mnist_example_gen.mnist_data import DATASETS
+from models.architectures import ARCHITECTURES
+
+PIPELINE_NAME = "mnist_tfx"
+ENV_PREFIX = "MNIST_TFX_"
+ENV_OVERRIDES = {"data_dir": "MNIST_DIR"}
+
+
+def _option(default, help_text, choices=None):
+    return dataclasses.field(default=default, metadata={"help": help_text, "choices": choices})
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    output_dir: str = _option("out", "artifacts, ML Metadata (SQLite) and serving/ go here")
+    data_dir: str = _option("", "directory with the four IDX .gz files or mnist.npz "
+                                "(default: $MNIST_DIR, then ~/.cache/mnist-tfx/<dataset>, then a checked download)")
+    dataset: str = _option("mnist", "which dataset the files hold", tuple(DATASETS))
+    arch: str = _option("cnn", "model architecture", tuple(ARCHITECTURES))
+    epochs: int = _option(10, "training epochs")
+    batch_size: int = _option(64, "training batch size")
+    learning_rate: float = _option(1e-3, "Adam learning rate")
+    seed: int = _option(42, "random seed for initialization and shuffling")
+    accuracy_threshold: float = _option(0.98, "the Evaluator blesses the model only at or above this eval accuracy")
+    max_train_examples: int = _option(0, "use only the first N training images (0: all)")
+    max_eval_examples: int = _option(0, "use only the first N test images (0: all)")
+    runner: str = _option("beam", "TFX orchestrator", ("beam", "local"))
+    direct_running_mode: str = _option("multi_processing", "Beam DirectRunner mode for the components' Beam jobs",
+                                       ("in_memory", "multi_threading", "multi_processing"))
+    beam_workers: int = _option(0, "Beam DirectRunner workers (0: one per CPU core)")
+
+    @property
+    def pipeline_root(self) -> str:
+        return os.path.join(self.output_dir, "pipeline_root")
+
+    @property
+    def metadata_path(self) -> str:
+        return os.path.join(self.output_dir, "metadata.sqlite")
+
+    @property
+    def serving_dir(self) -> str:
+        return os.path.join(self.output_dir, "serving")
+
+    @property
+    def beam_pipeline_args(self) -> list[str]:
+        return ["--runner=DirectRunner", f"--direct_running_mode={self.direct_running_mode}",
+                f"--direct_num_workers={self.beam_workers or os.cpu_count()}"]
+
+
+def env_name(field_name: str) -> str:
+    return ENV_OVERRIDES.get(field_name, ENV_PREFIX + field_name.upper())
+
+
+def from_env(environ=os.environ) -> PipelineConfig:
+    """A config from MNIST_TFX_* variables (and MNIST_DIR); unset ones keep their defaults."""
+    values = {}
+    for field in dataclasses.fields(PipelineConfig):
+        raw = environ.get(env_name(field.name))
+        if raw is not None:
+            try:
+                values[field.name] = type(field.default)(raw)
+            except ValueError:
+                raise ValueError(f"{env_name(field.name)}={raw!r}: expected {type(field.default).__name__}") from None
+    return PipelineConfig(**values)

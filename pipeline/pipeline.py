@@ -1,0 +1,77 @@
+"""The MNIST TFX DAG. This module only wires components; settings come from PipelineConfig."""
+import dataclasses
+import os
+
+import tensorflow_model_analysis as tfma
+from tfx import v1 as tfx
+
+from components.mnist_example_gen.component import MnistExampleGen
+from components.mnist_example_gen.mnist_data import DATASETS
+from components.strict_example_validator.component import StrictExampleValidator
+from components.tflite_pusher.component import TFLitePusher
+from models.features import LABEL_KEY
+from models.trainer import OUTPUT_KEY, SERVING_EXAMPLES_SIGNATURE, TrainingConfig
+from pipeline.config import PIPELINE_NAME, PipelineConfig
+
+SCHEMA_DIR = os.path.join(os.path.dirname(__file__), "schema")
+
+
+def eval_config(accuracy_threshold: float) -> tfma.EvalConfig:
+    return tfma.EvalConfig(
+        model_specs=[tfma.ModelSpec(signature_name=SERVING_EXAMPLES_SIGNATURE, label_key=LABEL_KEY,
+                                    prediction_key=OUTPUT_KEY)],
+        slicing_specs=[tfma.SlicingSpec()],
+        metrics_specs=[tfma.MetricsSpec(metrics=[tfma.MetricConfig(
+            class_name="SparseCategoricalAccuracy",
+            threshold=tfma.MetricThreshold(value_threshold=tfma.GenericValueThreshold(
+                lower_bound={"value": accuracy_threshold})))])])
+
+
+def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
+    dataset = DATASETS[config.dataset]
+    # Reads the MNIST files (checksums verified) into `train` and `eval` tf.Examples.
+    example_gen = MnistExampleGen(data_dir=config.data_dir, dataset=config.dataset,
+                                  max_train_examples=config.max_train_examples,
+                                  max_eval_examples=config.max_eval_examples)
+    # Computes statistics of both splits.
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    # Imports the curated schema: 784 pixels in 0-255, label in 0-9.
+    schema_gen = tfx.components.ImportSchemaGen(schema_file=os.path.join(SCHEMA_DIR, "schema.pbtxt"))
+    # Fails the run on any anomaly against the schema, before anything is trained.
+    example_validator = StrictExampleValidator(statistics=statistics_gen.outputs["statistics"],
+                                               schema=schema_gen.outputs["schema"])
+    # Analyzes the pixel range; the resulting graph is embedded in every exported model.
+    transform = tfx.components.Transform(examples=example_gen.outputs["examples"],
+                                         schema=schema_gen.outputs["schema"],
+                                         preprocessing_fn="models.preprocessing.preprocessing_fn",
+                                         materialize=False, disable_statistics=True)
+    transform.add_upstream_node(example_validator)
+    # Trains the chosen architecture on the `train` split only.
+    training = {f.name: getattr(config, f.name) for f in dataclasses.fields(TrainingConfig)}
+    trainer = tfx.components.Trainer(run_fn="models.trainer.run_fn",
+                                     examples=example_gen.outputs["examples"],
+                                     transform_graph=transform.outputs["transform_graph"],
+                                     schema=schema_gen.outputs["schema"],
+                                     train_args=tfx.proto.TrainArgs(splits=["train"]),
+                                     eval_args=tfx.proto.EvalArgs(splits=["eval"], num_steps=0),
+                                     custom_config=training)
+    # Scores the model on `eval` and blesses it at or above the accuracy threshold.
+    evaluator = tfx.components.Evaluator(examples=example_gen.outputs["examples"],
+                                         model=trainer.outputs["model"], example_splits=["eval"],
+                                         eval_config=eval_config(config.accuracy_threshold))
+    # If blessed: converts to TFLite, checks its accuracy on `eval` in LiteRT, publishes it.
+    pusher = TFLitePusher(model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
+                          evaluation=evaluator.outputs["evaluation"], examples=example_gen.outputs["examples"],
+                          serving_dir=config.serving_dir,
+                          custom_config={"architecture": config.arch, "dataset": config.dataset,
+                                         "labels": list(dataset.labels), "training": training})
+    return tfx.dsl.Pipeline(
+        pipeline_name=PIPELINE_NAME,
+        pipeline_root=config.pipeline_root,
+        components=[example_gen, statistics_gen, schema_gen, example_validator, transform, trainer,
+                    evaluator, pusher],
+        enable_cache=True,
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            config.metadata_path),
+        beam_pipeline_args=config.beam_pipeline_args,
+    )

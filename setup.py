@@ -1,0 +1,19 @@
+"""mnist-tfx: a TFX pipeline that trains an MNIST classifier and ships it as TFLite."""
+from setuptools import find_packages, setup
+
+setup(
+    name="mnist-tfx",
+    version="0.1.0",
+    description="TFX pipeline: MNIST -> validated, normalized, trained, gated -> verified TFLite model",
+    python_requires=">=3.11,<3.12",
+    packages=find_packages(include=["pipeline", "pipeline.*", "components", "components.*", "models", "models.*", "kubeflow", "kubeflow.*"]),
+    install_requires=[
+        "tfx==1.21.0",
+        "tf-keras>=2.21,<2.22",
+        "tensorboard>=2.20",
+        "ai-edge-litert>=2.0",
+        "kfp>=2.6,<2.17",
+    ],
+    extras_require={"test": ["pytest>=8", "pytest-timeout"]},
+    entry_points={"console_scripts": ["mnist-tfx=pipeline.cli:main"]},
+)
