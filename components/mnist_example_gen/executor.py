@@ -1,4 +1,5 @@
 """Thin TFX plumbing around mnist_data: the base ExampleGen executor writes the splits."""
+import functools
 from typing import Any, Dict
 
 import apache_beam as beam
@@ -12,30 +13,40 @@ from tfx.utils import proto_utils
 from components.mnist_example_gen import mnist_data
 from models.features import IMAGE_KEY, IMAGE_PIXELS, LABEL_KEY
 
-_CHUNK = 2000
+_CHUNK = 5000
 
 
 def to_serialized_examples(images: np.ndarray, labels: np.ndarray):
-    for image, label in zip(images.reshape(-1, IMAGE_PIXELS), labels):
+    for image, label in zip(images.reshape(-1, IMAGE_PIXELS).tolist(), labels.tolist()):
         yield tf.train.Example(features=tf.train.Features(feature={
             IMAGE_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=image)),
             LABEL_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
         })).SerializeToString()
 
 
+@functools.lru_cache(maxsize=2)
+def _load(data_dir: str, split_name: str, dataset_name: str):
+    return mnist_data.load_split(data_dir, split_name, mnist_data.DATASETS[dataset_name])
+
+
 @beam.ptransform_fn
 def _SplitToExamples(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], split_name: str):
+    source = (exec_properties[standard_component_specs.INPUT_BASE_KEY], split_name, exec_properties["dataset"])
     # Read and check here, in the executor's process, so bad data fails with its own message.
-    dataset = mnist_data.DATASETS[exec_properties["dataset"]]
-    images, labels = mnist_data.load_split(exec_properties[standard_component_specs.INPUT_BASE_KEY],
-                                           split_name, dataset)
+    # Workers read the files again (cheap) rather than receiving the arrays through the pipeline.
+    count = len(_load(*source)[1])
     limit = exec_properties[f"max_{split_name}_examples"]
     if limit:
-        images, labels = images[:limit], labels[:limit]
-    chunks = [(images[i:i + _CHUNK], labels[i:i + _CHUNK]) for i in range(0, len(images), _CHUNK)]
+        count = min(count, limit)
+
+    def chunk_to_examples(start: int):
+        images, labels = _load(*source)
+        end = min(start + _CHUNK, count)
+        return to_serialized_examples(images[start:end], labels[start:end])
+
     return (pipeline
-            | "Chunks" >> beam.Create(chunks, reshuffle=False)
-            | "ToExamples" >> beam.FlatMapTuple(to_serialized_examples))
+            | "Chunks" >> beam.Create(range(0, count, _CHUNK))
+            | "ToExamples" >> beam.FlatMap(chunk_to_examples))
 
 
 class Executor(BaseExampleGenExecutor):

@@ -1,0 +1,24 @@
+# mnist-tfx: `make run` trains and ships the default model, `make test` runs the tests.
+# Both create or reuse .venv/ (see scripts/setup_venv.sh).
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+ARGS ?=
+PYTEST_ARGS ?=
+# The workplace's copy of MNIST, used when neither --data-dir nor MNIST_DIR says otherwise.
+MNIST_DIR ?= $(wildcard $(abspath ../shared/data/mnist))
+export MNIST_DIR
+export TF_USE_LEGACY_KERAS := 1
+
+.PHONY: setup run test clean
+
+setup:
+	@bash scripts/setup_venv.sh
+
+run: setup
+	$(VENV)/bin/mnist-tfx run $(ARGS)
+
+test: setup
+	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf out .pytest_cache

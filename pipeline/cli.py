@@ -1,0 +1,114 @@
+"""`mnist-tfx run`: the whole DAG locally, with exit codes a scheduler can act on.
+
+Exit codes: 0 pushed; 3 trained but not pushed (not blessed, or the TFLite check failed);
+2 bad arguments or bad input data; 1 anything else.
+"""
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+import time
+
+EXIT_PUSHED, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_NOT_PUSHED = 0, 1, 2, 3
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    from pipeline.config import PipelineConfig, env_name
+    for field in dataclasses.fields(PipelineConfig):
+        choices = field.metadata["choices"]
+        parser.add_argument("--" + field.name.replace("_", "-"), type=type(field.default), default=field.default,
+                            choices=choices, metavar=None if choices else field.name.upper(),
+                            help=f"{field.metadata['help']} (default: {field.default!r}; env {env_name(field.name)})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mnist-tfx", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the pipeline locally (Beam or local orchestrator)",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_config_flags(run)
+    run.add_argument("-v", "--verbose", action="store_true", help="show TFX, Beam and TensorFlow logs")
+    return parser
+
+
+def _quiet_logs() -> None:
+    """Errors only from TF, TFX and Beam; `-v` keeps all their logs. Called before TF is imported."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # inherited by Beam worker processes too
+    from absl import logging as absl_logging
+    absl_logging.set_verbosity(absl_logging.ERROR)
+    logging.getLogger("apache_beam").setLevel(logging.ERROR)
+
+
+def _check_output_dir(output_dir: str) -> None:
+    from components.mnist_example_gen.mnist_data import DataError
+    parent = os.path.dirname(os.path.abspath(output_dir))
+    if not os.path.isdir(parent):
+        raise DataError(f"{output_dir}: parent directory {parent} does not exist")
+    target = output_dir if os.path.exists(output_dir) else parent
+    if not os.access(target, os.W_OK | os.X_OK):
+        raise DataError(f"{output_dir}: not writable")
+
+
+def _data_error_in(exc: BaseException):
+    from components.mnist_example_gen.mnist_data import DataError
+    while exc is not None:
+        if isinstance(exc, DataError):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _print_summary(config, outcome) -> int:
+    print(f"\nrun {outcome.run_id}")
+    for component in outcome.components:
+        print(f"  {component.name:<24} {component.state:<9} {component.seconds:7.1f} s")
+    pusher = outcome.component("TFLitePusher")
+    pushed = (pusher.outputs.get("pushed_model") or [{}])[0] if pusher else {}
+    if pushed.get("pushed") == 1:
+        print(f"\npushed {pushed['pushed_destination']}/model.tflite "
+              f"(TFLite accuracy {pushed['tflite_accuracy']:.2%} on the eval split)")
+        print(f"latest: {os.path.join(config.serving_dir, 'latest')}")
+        return EXIT_PUSHED
+    print(f"\nnot pushed: {pushed.get('not_pushed_reason', 'the Pusher did not run')}", file=sys.stderr)
+    return EXIT_NOT_PUSHED
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from components.mnist_example_gen import mnist_data
+    from pipeline import outcome, runner
+    from pipeline.config import PipelineConfig
+
+    config = PipelineConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(PipelineConfig)})
+    try:
+        _check_output_dir(config.output_dir)
+        config = runner.resolve_data(config)
+        for split in mnist_data.SPLIT_SOURCES:  # fail fast, before any component runs
+            mnist_data.load_split(config.data_dir, split, mnist_data.DATASETS[config.dataset])
+    except mnist_data.DataError as e:
+        print(f"mnist-tfx: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    print(f"mnist-tfx: {config.arch}, {config.epochs} epochs, data {config.data_dir}, output {config.output_dir}")
+    started = time.monotonic()
+    try:
+        runner.run(config)
+    except Exception as e:  # noqa: BLE001 - every failure becomes an exit code and one line
+        data_error = _data_error_in(e)
+        message = str(data_error or e).strip().splitlines()[0]
+        print(f"mnist-tfx: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT if data_error else EXIT_ERROR
+    code = _print_summary(config, outcome.read_run(config.metadata_path))
+    print(f"wall time {time.monotonic() - started:.1f} s")
+    return code
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not {"-v", "--verbose"} & set(argv):
+        _quiet_logs()
+    return run_command(build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

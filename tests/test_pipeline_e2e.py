@@ -1,0 +1,82 @@
+"""The whole DAG under Beam on a real MNIST slice, through the `mnist-tfx` CLI, checked in MLMD."""
+import hashlib
+import json
+import os
+
+import pytest
+
+from components.tflite_pusher import tflite
+from components.tflite_pusher.executor import evaluated_accuracy
+from pipeline import outcome
+from tests.e2e import COMPONENTS, SLICE_ARGS, mnist_tfx, snapshot
+
+
+@pytest.fixture(scope="module")
+def output_dir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("e2e") / "out")
+
+
+@pytest.fixture(scope="module")
+def first_run(mnist_dir, output_dir):
+    return mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", output_dir, *SLICE_ARGS)
+
+
+def test_first_run_executes_every_component_and_pushes(first_run, output_dir):
+    assert first_run.returncode == 0, first_run.stderr[-3000:]
+    run = outcome.read_run(os.path.join(output_dir, "metadata.sqlite"))
+    assert sorted(c.name for c in run.components) == sorted(COMPONENTS)
+    assert {c.name: c.state for c in run.components} == {name: "complete" for name in COMPONENTS}
+    assert "pushed " in first_run.stdout and "model.tflite" in first_run.stdout
+
+
+def test_pushed_tflite_scores_like_the_evaluator_on_raw_uint8_pixels(first_run, output_dir, mnist_eval):
+    latest = os.path.join(output_dir, "serving", "latest")
+    model = open(os.path.join(latest, "model.tflite"), "rb").read()
+    images, labels = mnist_eval[0][:1000], mnist_eval[1][:1000]  # the eval slice, read here independently
+    tflite_accuracy = tflite.accuracy(tflite.predict(model, images), labels)
+
+    run = outcome.read_run(os.path.join(output_dir, "metadata.sqlite"))
+    evaluation_uri = run.component("Evaluator").outputs["evaluation"][0]["uri"]
+    assert abs(tflite_accuracy - evaluated_accuracy(evaluation_uri)) <= 0.005
+    assert tflite_accuracy >= 0.85
+
+    metadata = json.load(open(os.path.join(latest, "model.json")))
+    assert metadata["architecture"] == "cnn"
+    assert metadata["tflite_sha256"] == hashlib.sha256(model).hexdigest()
+    assert metadata["pipeline_run_id"] == run.run_id
+    assert metadata["metrics"]["tflite_accuracy"] == pytest.approx(tflite_accuracy)
+    assert open(os.path.join(latest, "labels.txt")).read().split() == [str(d) for d in range(10)]
+
+
+def test_rerun_with_nothing_changed_is_fully_cached(first_run, mnist_dir, output_dir):
+    serving_before = snapshot(os.path.join(output_dir, "serving"))
+    rerun = mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", output_dir, *SLICE_ARGS)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    run = outcome.read_run(os.path.join(output_dir, "metadata.sqlite"))
+    assert {c.name: c.state for c in run.components} == {name: "cached" for name in COMPONENTS}
+    assert snapshot(os.path.join(output_dir, "serving")) == serving_before
+
+
+def test_unreachable_threshold_exits_3_and_leaves_serving_untouched(first_run, mnist_dir, output_dir):
+    """Also runs the LocalDagRunner, which shares the cache with the Beam runs."""
+    serving_before = snapshot(os.path.join(output_dir, "serving"))
+    args = [a if a != "0.85" else "0.9999" for a in SLICE_ARGS]
+    result = mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", output_dir, "--runner", "local", *args)
+    assert result.returncode == 3, result.stderr[-3000:]
+    assert "not pushed: the Evaluator did not bless the model" in result.stderr
+    run = outcome.read_run(os.path.join(output_dir, "metadata.sqlite"))
+    states = {c.name: c.state for c in run.components}
+    assert states["Trainer"] == "cached" and states["Evaluator"] == "complete"
+    assert run.component("TFLitePusher").outputs["pushed_model"][0]["pushed"] == 0
+    assert snapshot(os.path.join(output_dir, "serving")) == serving_before
+
+
+def test_bad_data_dir_exits_2_with_one_line_before_any_work(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = mnist_tfx("run", "--data-dir", str(empty), "--output-dir", str(tmp_path / "out"), *SLICE_ARGS)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"mnist-tfx: {empty}: no mnist data (expected train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+        "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz, or mnist.npz)"]
+    assert not (tmp_path / "out").exists()
