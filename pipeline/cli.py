@@ -38,6 +38,15 @@ def _quiet_logs() -> None:
     from absl import logging as absl_logging
     absl_logging.set_verbosity(absl_logging.ERROR)
     logging.getLogger("apache_beam").setLevel(logging.ERROR)
+    # TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL, so its import writes to /dev/null.
+    saved_stderr = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved_stderr, 2)
+        os.close(saved_stderr)
 
 
 def _check_output_dir(output_dir: str) -> None:

@@ -3,12 +3,14 @@ import hashlib
 import json
 import os
 
+import subprocess
+
 import pytest
 
 from components.tflite_pusher import tflite
 from components.tflite_pusher.executor import evaluated_accuracy
 from pipeline import outcome
-from tests.e2e import COMPONENTS, SLICE_ARGS, mnist_tfx, snapshot
+from tests.e2e import BIN_DIR, COMPONENTS, SLICE_ARGS, mnist_tfx, snapshot
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +82,26 @@ def test_bad_data_dir_exits_2_with_one_line_before_any_work(tmp_path):
         f"mnist-tfx: {empty}: no mnist data (expected train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
         "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz, or mnist.npz)"]
     assert not (tmp_path / "out").exists()
+
+
+def test_tfx_cli_runs_the_same_pipeline(first_run, mnist_dir, output_dir, tmp_path):
+    """`tfx pipeline create` + `tfx run create` with settings from MNIST_TFX_* variables: every
+    component is a cache hit of the CLI's run, so it is the same pipeline, not a look-alike."""
+    env = {"HOME": str(tmp_path), "MNIST_DIR": mnist_dir, "MNIST_TFX_OUTPUT_DIR": output_dir}
+    flags = dict(zip(SLICE_ARGS[::2], SLICE_ARGS[1::2]))
+    env.update({"MNIST_TFX_" + flag[2:].upper().replace("-", "_"): value for flag, value in flags.items()})
+    runner_file = os.path.join(os.path.dirname(__file__), "..", "pipeline", "beam_runner.py")
+    runs_before = len(outcome.run_ids(os.path.join(output_dir, "metadata.sqlite")))
+
+    def tfx(*args):
+        result = subprocess.run([os.path.join(BIN_DIR, "tfx"), *args], capture_output=True, text=True,
+                                timeout=900, env={**os.environ, **env})
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout
+
+    tfx("pipeline", "create", "--engine", "beam", "--pipeline_path", runner_file)
+    assert "mnist_tfx" in tfx("pipeline", "list", "--engine", "beam")
+    tfx("run", "create", "--engine", "beam", "--pipeline_name", "mnist_tfx")
+    assert len(outcome.run_ids(os.path.join(output_dir, "metadata.sqlite"))) == runs_before + 1
+    run = outcome.read_run(os.path.join(output_dir, "metadata.sqlite"))
+    assert {c.name: c.state for c in run.components} == {name: "cached" for name in COMPONENTS}
