@@ -5,6 +5,10 @@ import os
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
+import components.mnist_example_gen
+import components.tflite_pusher
+import models
+
 from components.mnist_example_gen.component import MnistExampleGen
 from components.mnist_example_gen.mnist_data import DATASETS
 from components.strict_example_validator.component import StrictExampleValidator
@@ -12,6 +16,7 @@ from components.tflite_pusher.component import TFLitePusher
 from models.features import LABEL_KEY
 from models.trainer import OUTPUT_KEY, SERVING_EXAMPLES_SIGNATURE, TrainingConfig
 from pipeline.config import PIPELINE_NAME, PipelineConfig
+from pipeline.fingerprint import source_fingerprint
 
 SCHEMA_DIR = os.path.join(os.path.dirname(__file__), "schema")
 
@@ -29,10 +34,12 @@ def eval_config(accuracy_threshold: float) -> tfma.EvalConfig:
 
 def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     dataset = DATASETS[config.dataset]
+    code_versions = {"code_version": source_fingerprint(models)}
     # Reads the MNIST files (checksums verified) into `train` and `eval` tf.Examples.
     example_gen = MnistExampleGen(data_dir=config.data_dir, dataset=config.dataset,
                                   max_train_examples=config.max_train_examples,
-                                  max_eval_examples=config.max_eval_examples)
+                                  max_eval_examples=config.max_eval_examples,
+                                  code_version=source_fingerprint(components.mnist_example_gen))
     # Computes statistics of both splits.
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     # Imports the curated schema: 784 pixels in 0-255, label in 0-9.
@@ -44,7 +51,8 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     transform = tfx.components.Transform(examples=example_gen.outputs["examples"],
                                          schema=schema_gen.outputs["schema"],
                                          preprocessing_fn="models.preprocessing.preprocessing_fn",
-                                         materialize=False, disable_statistics=True)
+                                         materialize=False, disable_statistics=True,
+                                         custom_config=code_versions)
     transform.add_upstream_node(example_validator)
     # Trains the chosen architecture on the `train` split only.
     training = {f.name: getattr(config, f.name) for f in dataclasses.fields(TrainingConfig)}
@@ -54,7 +62,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
                                      schema=schema_gen.outputs["schema"],
                                      train_args=tfx.proto.TrainArgs(splits=["train"]),
                                      eval_args=tfx.proto.EvalArgs(splits=["eval"], num_steps=0),
-                                     custom_config=training)
+                                     custom_config={**training, **code_versions})
     # Scores the model on `eval` and blesses it at or above the accuracy threshold.
     evaluator = tfx.components.Evaluator(examples=example_gen.outputs["examples"],
                                          model=trainer.outputs["model"], example_splits=["eval"],
@@ -64,7 +72,9 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
                           evaluation=evaluator.outputs["evaluation"], examples=example_gen.outputs["examples"],
                           serving_dir=config.serving_dir,
                           custom_config={"architecture": config.arch, "dataset": config.dataset,
-                                         "labels": list(dataset.labels), "training": training})
+                                         "labels": list(dataset.labels), "training": training,
+                                         "pusher_code_version": source_fingerprint(components.tflite_pusher),
+                                         **code_versions})
     return tfx.dsl.Pipeline(
         pipeline_name=PIPELINE_NAME,
         pipeline_root=config.pipeline_root,

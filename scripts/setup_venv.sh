@@ -92,8 +92,12 @@ create_venv() {
 
 create_venv
 echo "setup: installing the project and its pinned dependencies into $VENV (first time: several minutes)"
-"$VENV/bin/python" -m pip install -q --upgrade pip
-"$VENV/bin/python" -m pip install -q -e '.[test]'
+pip_install() {
+  # This machine's pip config names local index folders that may not exist; their warnings are noise.
+  "$VENV/bin/python" -m pip install -q "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+}
+pip_install --upgrade pip
+pip_install -e '.[test]'
 "$VENV/bin/python" -c 'import tfx, tensorflow_data_validation, ml_metadata, tensorflow_model_analysis, ai_edge_litert' \
   || die "the installed stack does not import; remove $VENV and run 'make setup' again"
 inputs_hash > "$STAMP"

@@ -15,6 +15,7 @@ from components.mnist_example_gen import executor, mnist_data
 DATASET_KEY = "dataset"
 MAX_TRAIN_EXAMPLES_KEY = "max_train_examples"  # read by the executor as max_{split}_examples
 MAX_EVAL_EXAMPLES_KEY = "max_eval_examples"
+CODE_VERSION_KEY = "code_version"
 
 
 class MnistExampleGenSpec(ComponentSpec):
@@ -27,6 +28,7 @@ class MnistExampleGenSpec(ComponentSpec):
         DATASET_KEY: ExecutionParameter(type=str),
         MAX_TRAIN_EXAMPLES_KEY: ExecutionParameter(type=int),
         MAX_EVAL_EXAMPLES_KEY: ExecutionParameter(type=int),
+        CODE_VERSION_KEY: ExecutionParameter(type=str, optional=True),  # only part of the cache key
     }
     INPUTS = {}
     OUTPUTS = {standard_component_specs.EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples)}
@@ -40,7 +42,7 @@ class MnistExampleGen(base_beam_component.BaseBeamComponent):
     DRIVER_CLASS = driver.FileBasedDriver
 
     def __init__(self, data_dir: str, dataset: str = "mnist", max_train_examples: int = 0,
-                 max_eval_examples: int = 0):
+                 max_eval_examples: int = 0, code_version: str = ""):
         # The patterns only decide which files are fingerprinted; the executor reads each split
         # by its name (see mnist_data.SPLIT_SOURCES).
         patterns = mnist_data.fingerprint_patterns(data_dir, mnist_data.DATASETS[dataset])
@@ -55,6 +57,7 @@ class MnistExampleGen(base_beam_component.BaseBeamComponent):
             dataset=dataset,
             max_train_examples=max_train_examples,
             max_eval_examples=max_eval_examples,
+            code_version=code_version,
             examples=types.Channel(type=standard_artifacts.Examples),
         )
         super().__init__(spec=spec)

@@ -1,0 +1,49 @@
+"""Real TFX StatisticsGen and ExampleValidator executors on tf.Examples that break the schema."""
+import os
+import shutil
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tfx.components.statistics_gen import executor as statistics_executor
+from tfx.types import artifact_utils, standard_artifacts
+
+from components.mnist_example_gen.executor import to_serialized_examples
+from components.strict_example_validator.executor import AnomaliesFound, Executor
+
+SCHEMA = os.path.join(os.path.dirname(__file__), "..", "..", "pipeline", "schema", "schema.pbtxt")
+
+
+def _artifact(cls, uri, splits=None):
+    artifact = cls()
+    artifact.uri = str(uri)
+    if splits:
+        artifact.split_names = artifact_utils.encode_split_names(splits)
+    return artifact
+
+
+def validate(tmp_path, images, labels):
+    examples = _artifact(standard_artifacts.Examples, tmp_path / "examples", ["train"])
+    os.makedirs(tmp_path / "examples" / "Split-train")
+    with tf.io.TFRecordWriter(str(tmp_path / "examples" / "Split-train" / "data.gz"), "GZIP") as writer:
+        for record in to_serialized_examples(images, labels):
+            writer.write(record)
+    statistics = _artifact(standard_artifacts.ExampleStatistics, tmp_path / "statistics")
+    statistics_executor.Executor().Do({"examples": [examples]}, {"statistics": [statistics]}, {})
+    schema = _artifact(standard_artifacts.Schema, tmp_path / "schema")
+    os.makedirs(schema.uri)
+    shutil.copy(SCHEMA, os.path.join(schema.uri, "schema.pbtxt"))
+    anomalies = _artifact(standard_artifacts.ExampleAnomalies, tmp_path / "anomalies")
+    Executor().Do({"statistics": [statistics], "schema": [schema]}, {"anomalies": [anomalies]}, {})
+
+
+def test_clean_mnist_passes(tmp_path, mnist_train_slice):
+    validate(tmp_path, mnist_train_slice[0][:300], mnist_train_slice[1][:300])
+
+
+def test_out_of_range_label_stops_the_run_and_is_named(tmp_path, mnist_train_slice):
+    labels = mnist_train_slice[1][:300].astype(np.int64)
+    labels[5] = 12
+    with pytest.raises(AnomaliesFound, match=r"split 'train' feature 'label': Out-of-range values "
+                                             r"\(Unexpectedly large value: 12\.\)"):
+        validate(tmp_path, mnist_train_slice[0][:300], labels)
