@@ -19,7 +19,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         choices = field.metadata["choices"]
         parser.add_argument("--" + field.name.replace("_", "-"), type=type(field.default), default=field.default,
                             choices=choices, metavar=None if choices else field.name.upper(),
-                            help=f"{field.metadata['help']} (default: {field.default!r}; env {env_name(field.name)})")
+                            help=f"{field.metadata['help']} ("
+                                 + (f"default: {field.default!r}; " if field.default != "" else "")
+                                 + f"env {env_name(field.name)})")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -98,7 +98,9 @@ pip_install() {
 }
 pip_install --upgrade pip
 pip_install -e '.[test]'
-"$VENV/bin/python" -c 'import tfx, tensorflow_data_validation, ml_metadata, tensorflow_model_analysis, ai_edge_litert' \
-  || die "the installed stack does not import; remove $VENV and run 'make setup' again"
+if ! out=$("$VENV/bin/python" -c 'import tfx, tensorflow_data_validation, ml_metadata, tensorflow_model_analysis, ai_edge_litert' 2>&1); then
+  echo "$out" >&2
+  die "the installed stack does not import; remove $VENV and run 'make setup' again"
+fi
 inputs_hash > "$STAMP"
 echo "setup: $VENV ready"
