@@ -9,7 +9,7 @@ MNIST_DIR ?= $(wildcard $(abspath ../shared/data/mnist))
 export MNIST_DIR
 export TF_USE_LEGACY_KERAS := 1
 
-.PHONY: setup run test clean
+.PHONY: setup run test clean bench-accuracy
 
 setup:
 	@bash scripts/setup_venv.sh
@@ -22,3 +22,7 @@ test: setup
 
 clean:
 	rm -rf out .pytest_cache
+
+# Benchmarks (not part of `make test`); results are written to benchmarks/results/.
+bench-accuracy: setup
+	$(PYTHON) benchmarks/accuracy.py $(ARGS)

@@ -1,15 +1,25 @@
+import numpy as np
 import pytest
 
 from models import architectures
 
+PARAMETERS = {"mlp": 101_770, "cnn": 93_322, "resnet50v2": 23_579_018, "mobilenetv2": 2_270_218,
+              "efficientnetb0": 4_061_801}
 
-@pytest.mark.parametrize("name, params", [("mlp", 101_770), ("cnn", 93_322)])
-def test_parameter_counts_match_the_original_write_up(name, params):
+
+def test_every_registered_architecture_is_counted_here():
+    assert set(architectures.ARCHITECTURES) == set(PARAMETERS)
+
+
+@pytest.mark.parametrize("name", PARAMETERS)
+def test_parameter_counts_and_output(name):
     model = architectures.build(name)
-    assert model.count_params() == params
-    assert model.output_shape == (None, 10)
+    assert model.count_params() == PARAMETERS[name]
+    probabilities = model(np.random.default_rng(0).random((2, 784), dtype=np.float32)).numpy()
+    assert probabilities.shape == (2, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
 
 
 def test_unknown_architecture_names_the_choices():
-    with pytest.raises(ValueError, match="mlp, cnn"):
+    with pytest.raises(ValueError, match="mlp, cnn, resnet50v2, mobilenetv2, efficientnetb0"):
         architectures.build("vgg")

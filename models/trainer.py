@@ -4,9 +4,16 @@ with the transform graph embedded, under two signatures:
 - `serving_default`: serialized tf.Examples in (what TFMA's Evaluator feeds);
 - `serving_images`: raw `uint8 [N,28,28]` pixels in (what the TFLite Pusher converts).
 Both return `probabilities`: float32 [N,10].
+
+Early stopping and the best-epoch checkpoint watch a validation slice held out from the
+*training* split; the eval split, which gates the model, is never read here.
 """
 import dataclasses
+import os
+import sys
+import time
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
@@ -19,15 +26,22 @@ from models.features import IMAGE_HEIGHT, IMAGE_KEY, IMAGE_PIXELS, IMAGE_WIDTH, 
 SERVING_EXAMPLES_SIGNATURE = "serving_default"
 SERVING_IMAGES_SIGNATURE = "serving_images"
 OUTPUT_KEY = "probabilities"
+LR_SCHEDULES = ("cosine", "constant")
+DISTRIBUTIONS = ("auto", "default", "mirrored", "multi_worker")
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainingConfig:
     arch: str = "cnn"
-    epochs: int = 10
+    epochs: int = 15
     batch_size: int = 64
     learning_rate: float = 1e-3
+    lr_schedule: str = "cosine"
+    patience: int = 0  # epochs without a better validation accuracy before stopping; 0: never stop early
+    validation_fraction: float = 0.1
+    augment: bool = True
     seed: int = 42
+    distribution: str = "auto"
 
     @classmethod
     def from_custom_config(cls, custom_config: dict | None) -> "TrainingConfig":
@@ -35,25 +49,74 @@ class TrainingConfig:
         return cls(**{k: v for k, v in (custom_config or {}).items() if k in known})
 
 
-def transformed_dataset(file_pattern, tf_transform_output: tft.TFTransformOutput, batch_size: int,
-                        shuffle_seed: int | None = None) -> tf.data.Dataset:
-    """(image float[N,784], label int64[N]) batches from raw gzip TFRecords, transformed once and cached."""
-    files = tf.data.Dataset.list_files(file_pattern, shuffle=False)
+def load_transformed(file_pattern, tf_transform_output: tft.TFTransformOutput) -> tuple[np.ndarray, np.ndarray]:
+    """(image float32 [N,784], label int64 [N]) of a split, read from raw gzip TFRecords and
+    transformed by the tf.Transform graph, in file order."""
     tft_layer = tf_transform_output.transform_features_layer()
     feature_spec = tf_transform_output.raw_feature_spec()
+    files = tf.data.Dataset.list_files(file_pattern, shuffle=False)
+    dataset = (tf.data.TFRecordDataset(files, compression_type="GZIP")
+               .batch(4096)
+               .map(lambda s: tft_layer(tf.io.parse_example(s, feature_spec)), num_parallel_calls=tf.data.AUTOTUNE))
+    images, labels = [], []
+    for batch in dataset:
+        images.append(batch[IMAGE_KEY].numpy())
+        labels.append(batch[LABEL_KEY].numpy())
+    return np.concatenate(images), np.concatenate(labels)
 
-    def transform(serialized):
-        features = tft_layer(tf.io.parse_example(serialized, feature_spec))
-        return features[IMAGE_KEY], features[LABEL_KEY]
 
-    dataset = (tf.data.TFRecordDataset(files, compression_type="GZIP", num_parallel_reads=tf.data.AUTOTUNE)
-               .batch(1024)
-               .map(transform, num_parallel_calls=tf.data.AUTOTUNE)
-               .unbatch()
-               .cache())
-    if shuffle_seed is not None:
-        dataset = dataset.shuffle(100_000, seed=shuffle_seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+def augmenter(seed: int) -> keras.Sequential:
+    """Small shifts, rotations and zooms, like the variation between writers."""
+    return keras.Sequential([
+        keras.layers.Reshape((IMAGE_HEIGHT, IMAGE_WIDTH, 1)),
+        keras.layers.RandomRotation(0.03, fill_mode="constant", seed=seed),
+        keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=seed + 1),
+        keras.layers.RandomZoom(0.08, fill_mode="constant", seed=seed + 2),
+        keras.layers.Reshape((IMAGE_PIXELS,)),
+    ], name="augmentation")
+
+
+def training_dataset(images, labels, config: TrainingConfig) -> tf.data.Dataset:
+    dataset = (tf.data.Dataset.from_tensor_slices((images, labels))
+               .shuffle(len(labels), seed=config.seed, reshuffle_each_iteration=True)
+               .batch(config.batch_size))
+    if config.augment:
+        augment = augmenter(config.seed)
+        dataset = dataset.map(lambda x, y: (augment(x, training=True), y))
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def distribution_strategy(name: str) -> tf.distribute.Strategy:
+    """`auto`: all local GPUs when there are several, else the default (one device)."""
+    if name == "multi_worker":  # workers and their roles come from TF_CONFIG
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "mirrored" or (name == "auto" and len(tf.config.list_logical_devices("GPU")) > 1):
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """One line per epoch with time and ETA, readable in logs and pipes."""
+
+    def __init__(self, epochs: int, stream=None):
+        super().__init__()
+        self.epochs, self.stream = epochs, stream
+        self.started = self.epoch_started = 0.0
+
+    def on_train_begin(self, logs=None):
+        self.started = time.monotonic()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = time.monotonic()
+        eta = (now - self.started) / (epoch + 1) * (self.epochs - epoch - 1)
+        logs = logs or {}
+        print(f"  epoch {epoch + 1:>3}/{self.epochs}  loss {logs.get('loss', float('nan')):.4f}  "
+              f"acc {logs.get('accuracy', float('nan')):.2%}  val_acc {logs.get('val_accuracy', float('nan')):.2%}  "
+              f"{now - self.epoch_started:5.1f} s  ETA {int(eta) // 60}:{int(eta) % 60:02d}",
+              file=self.stream or sys.stdout, flush=True)
 
 
 def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput, export_dir: str) -> None:
@@ -78,17 +141,41 @@ def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput, expor
     })
 
 
+def train(config: TrainingConfig, images: np.ndarray, labels: np.ndarray, run_dir: str) -> keras.Model:
+    """Fits on all but the first `validation_fraction` of the images; returns the best epoch's model."""
+    keras.utils.set_random_seed(config.seed)
+    tf.config.experimental.enable_op_determinism()
+    n_val = round(len(labels) * config.validation_fraction)
+    if not 0 < n_val < len(labels):
+        raise ValueError(f"validation_fraction={config.validation_fraction} leaves no validation or no training "
+                         f"images of the {len(labels)} in the training split")
+    validation = tf.data.Dataset.from_tensor_slices((images[:n_val], labels[:n_val])).batch(1024)
+    train_data = training_dataset(images[n_val:], labels[n_val:], config)
+    steps = config.epochs * -(-(len(labels) - n_val) // config.batch_size)
+    learning_rate = (keras.optimizers.schedules.CosineDecay(config.learning_rate, steps)
+                     if config.lr_schedule == "cosine" else config.learning_rate)
+
+    with distribution_strategy(config.distribution).scope():
+        model = architectures.build(config.arch)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    best = os.path.join(run_dir, "best_epoch", "weights")
+    callbacks = [
+        EpochProgress(config.epochs),
+        keras.callbacks.TensorBoard(run_dir, update_freq="epoch"),
+        keras.callbacks.ModelCheckpoint(best, monitor="val_accuracy", save_best_only=True, save_weights_only=True),
+    ]
+    if config.patience:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config.patience))
+    model.fit(train_data, validation_data=validation, epochs=config.epochs, verbose=0, callbacks=callbacks)
+    model.load_weights(best)
+    return model
+
+
 def run_fn(fn_args: FnArgs) -> None:
     config = TrainingConfig.from_custom_config(fn_args.custom_config)
     logging.info("Training %s", config)
-    keras.utils.set_random_seed(config.seed)
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
-    train = transformed_dataset(fn_args.train_files, tf_transform_output, config.batch_size,
-                                shuffle_seed=config.seed)
-
-    model = architectures.build(config.arch)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(train, epochs=config.epochs, verbose=2,
-              callbacks=[keras.callbacks.TensorBoard(fn_args.model_run_dir, update_freq="epoch")])
+    images, labels = load_transformed(fn_args.train_files, tf_transform_output)
+    model = train(config, images, labels, fn_args.model_run_dir)
     export(model, tf_transform_output, fn_args.serving_model_dir)

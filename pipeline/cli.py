@@ -24,11 +24,22 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
                                  + f"env {env_name(field.name)})")
 
 
+def _architectures_help() -> str:
+    from models.architectures import ARCHITECTURES
+    lines = ["architectures (--arch) and their default recipes:"]
+    for name, architecture in ARCHITECTURES.items():
+        recipe = architecture.recipe
+        lines.append(f"  {name:<15} {recipe.epochs} epochs, batch {recipe.batch_size}, lr {recipe.learning_rate:g}"
+                     f"{', augmented' if recipe.augment else ''}\n  {'':<15} {architecture.summary}")
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mnist-tfx", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the pipeline locally (Beam or local orchestrator)",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                              description=__doc__, epilog=_architectures_help(),
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_config_flags(run)
     run.add_argument("-v", "--verbose", action="store_true", help="show TFX, Beam and TensorFlow logs")
     return parser
@@ -100,7 +111,9 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"mnist-tfx: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
-    print(f"mnist-tfx: {config.arch}, {config.epochs} epochs, data {config.data_dir}, output {config.output_dir}")
+    training = config.training()
+    print(f"mnist-tfx: {config.arch}, {training['epochs']} epochs, batch {training['batch_size']}, "
+          f"data {config.data_dir}, output {config.output_dir}")
     started = time.monotonic()
     try:
         runner.run(config)

@@ -5,6 +5,7 @@ import os
 
 from components.mnist_example_gen.mnist_data import DATASETS
 from models.architectures import ARCHITECTURES
+from models.trainer import DISTRIBUTIONS, LR_SCHEDULES, TrainingConfig
 
 PIPELINE_NAME = "mnist_tfx"
 ENV_PREFIX = "MNIST_TFX_"
@@ -22,10 +23,19 @@ class PipelineConfig:
                                 "(default: $MNIST_DIR, then ~/.cache/mnist-tfx/<dataset>, then a checked download)")
     dataset: str = _option("mnist", "which dataset the files hold", tuple(DATASETS))
     arch: str = _option("cnn", "model architecture", tuple(ARCHITECTURES))
-    epochs: int = _option(10, "training epochs")
-    batch_size: int = _option(64, "training batch size")
-    learning_rate: float = _option(1e-3, "Adam learning rate")
-    seed: int = _option(42, "random seed for initialization and shuffling")
+    epochs: int = _option(0, "training epochs (0: the architecture's recipe, see README)")
+    batch_size: int = _option(0, "training batch size (0: the recipe's)")
+    learning_rate: float = _option(0.0, "initial Adam learning rate (0: the recipe's)")
+    lr_schedule: str = _option("cosine", "learning rate schedule over the run", LR_SCHEDULES)
+    augment: str = _option("auto", "random small shifts, rotations and zooms of training images "
+                                   "(auto: the recipe's choice)", ("auto", "on", "off"))
+    patience: int = _option(0, "stop after N epochs without a better validation accuracy (0: run every epoch); "
+                               "the best epoch is kept either way")
+    validation_fraction: float = _option(0.1, "share of the training split held out for validation "
+                                              "(early stopping, best epoch); the eval split is never used")
+    seed: int = _option(42, "random seed for initialization, shuffling and augmentation")
+    distribution: str = _option("auto", "tf.distribute strategy (auto: all GPUs when several, else one device; "
+                                        "multi_worker: MultiWorkerMirroredStrategy from TF_CONFIG)", DISTRIBUTIONS)
     accuracy_threshold: float = _option(0.98, "the Evaluator blesses the model only at or above this eval accuracy")
     max_train_examples: int = _option(0, "use only the first N training images (0: all)")
     max_eval_examples: int = _option(0, "use only the first N test images (0: all)")
@@ -34,6 +44,17 @@ class PipelineConfig:
                                        "(in_memory measured fastest on full MNIST; see README)",
                                        ("in_memory", "multi_threading", "multi_processing"))
     beam_workers: int = _option(0, "Beam DirectRunner workers when not in_memory (0: one per CPU core)")
+
+    def training(self) -> dict:
+        """The Trainer's settings: flags where given, else the architecture's recipe."""
+        recipe = ARCHITECTURES[self.arch].recipe
+        config = TrainingConfig(
+            arch=self.arch, epochs=self.epochs or recipe.epochs, batch_size=self.batch_size or recipe.batch_size,
+            learning_rate=self.learning_rate or recipe.learning_rate, lr_schedule=self.lr_schedule,
+            patience=self.patience, validation_fraction=self.validation_fraction,
+            augment=recipe.augment if self.augment == "auto" else self.augment == "on",
+            seed=self.seed, distribution=self.distribution)
+        return dataclasses.asdict(config)
 
     @property
     def pipeline_root(self) -> str:

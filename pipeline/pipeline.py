@@ -1,5 +1,4 @@
 """The MNIST TFX DAG. This module only wires components; settings come from PipelineConfig."""
-import dataclasses
 import os
 
 import tensorflow_model_analysis as tfma
@@ -14,7 +13,7 @@ from components.mnist_example_gen.mnist_data import DATASETS
 from components.strict_example_validator.component import StrictExampleValidator
 from components.tflite_pusher.component import TFLitePusher
 from models.features import LABEL_KEY
-from models.trainer import OUTPUT_KEY, SERVING_EXAMPLES_SIGNATURE, TrainingConfig
+from models.trainer import OUTPUT_KEY, SERVING_EXAMPLES_SIGNATURE
 from pipeline.config import PIPELINE_NAME, PipelineConfig
 from pipeline.fingerprint import source_fingerprint
 
@@ -55,7 +54,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
                                          custom_config=code_versions)
     transform.add_upstream_node(example_validator)
     # Trains the chosen architecture on the `train` split only.
-    training = {f.name: getattr(config, f.name) for f in dataclasses.fields(TrainingConfig)}
+    training = config.training()
     trainer = tfx.components.Trainer(run_fn="models.trainer.run_fn",
                                      examples=example_gen.outputs["examples"],
                                      transform_graph=transform.outputs["transform_graph"],

@@ -1,0 +1,54 @@
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tfx.components.trainer.fn_args_utils import FnArgs
+
+from components.mnist_example_gen.executor import to_serialized_examples
+from components.tflite_pusher import tflite
+from models import trainer
+from models.trainer import TrainingConfig
+
+
+@pytest.fixture(scope="module")
+def train_files(mnist_train_slice, tmp_path_factory):
+    """The slice as the raw gzip TFRecords ExampleGen writes."""
+    path = tmp_path_factory.mktemp("examples") / "Split-train"
+    path.mkdir()
+    with tf.io.TFRecordWriter(str(path / "data_tfrecord-00000-of-00001.gz"), "GZIP") as writer:
+        for record in to_serialized_examples(*mnist_train_slice):
+            writer.write(record)
+    return str(path / "*")
+
+
+def test_loads_the_split_transformed_and_in_order(train_files, transform_output, mnist_train_slice):
+    images, labels = trainer.load_transformed(train_files, transform_output)
+    np.testing.assert_allclose(images, mnist_train_slice[0].reshape(-1, 784) / 255.0, atol=1e-6)
+    np.testing.assert_array_equal(labels, mnist_train_slice[1])
+
+
+def test_same_seed_gives_the_same_mlp(train_files, transform_output, tmp_path):
+    images, labels = trainer.load_transformed(train_files, transform_output)
+    config = TrainingConfig(arch="mlp", epochs=2, batch_size=64, augment=True, seed=3)
+    first = trainer.train(config, images, labels, str(tmp_path / "a")).get_weights()
+    second = trainer.train(config, images, labels, str(tmp_path / "b")).get_weights()
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    other = trainer.train(TrainingConfig(arch="mlp", epochs=2, batch_size=64, seed=4), images, labels,
+                          str(tmp_path / "c")).get_weights()
+    assert not np.array_equal(first[0], other[0])
+
+
+def test_run_fn_never_reads_the_eval_split(train_files, transform_output, tmp_path, mnist_eval, capsys):
+    """eval_files points at a file that does not exist: reading it would fail the run."""
+    fn_args = FnArgs(train_files=[train_files], eval_files=[str(tmp_path / "no-eval-split" / "*")],
+                     transform_output=os.path.dirname(transform_output.transform_savedmodel_dir),
+                     serving_model_dir=str(tmp_path / "serving"), model_run_dir=str(tmp_path / "run"),
+                     custom_config={"arch": "cnn", "epochs": 4, "batch_size": 64, "augment": True, "patience": 1})
+    trainer.run_fn(fn_args)
+    progress = capsys.readouterr().out
+    assert "epoch   1/4" in progress and "val_acc" in progress and "ETA" in progress
+    assert os.listdir(tmp_path / "run")  # TensorBoard logs and the best-epoch checkpoint
+    model = tflite.convert(str(tmp_path / "serving"), trainer.SERVING_IMAGES_SIGNATURE)
+    assert tflite.accuracy(tflite.predict(model, mnist_eval[0][:500]), mnist_eval[1][:500]) > 0.8
