@@ -50,7 +50,8 @@ def _quiet_logs() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # inherited by Beam worker processes too
     from absl import logging as absl_logging
     absl_logging.set_verbosity(absl_logging.ERROR)
-    logging.getLogger("apache_beam").setLevel(logging.ERROR)
+    for name in ("apache_beam", "tensorflow"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     # TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL, so its import writes to /dev/null.
     saved_stderr = os.dup(2)
     try:

@@ -4,6 +4,7 @@ import dataclasses
 import os
 
 from components.mnist_example_gen.mnist_data import DATASETS
+from components.tflite_pusher.tflite import QUANTIZATIONS
 from models.architectures import ARCHITECTURES
 from models.trainer import DISTRIBUTIONS, LR_SCHEDULES, TrainingConfig
 
@@ -37,6 +38,12 @@ class PipelineConfig:
     distribution: str = _option("auto", "tf.distribute strategy (auto: all GPUs when several, else one device; "
                                         "multi_worker: MultiWorkerMirroredStrategy from TF_CONFIG)", DISTRIBUTIONS)
     accuracy_threshold: float = _option(0.98, "the Evaluator blesses the model only at or above this eval accuracy")
+    max_regression: float = _option(0.0, "percentage points of eval accuracy the model may lose against the last "
+                                          "blessed model (0: must not be worse)")
+    quantize: str = _option("none", "TFLite quantization; int8 calibrates on 300 training images", QUANTIZATIONS)
+    max_quantization_drop: float = _option(0.3, "percentage points a quantized model may lose against the evaluated "
+                                                "float model before the push is refused")
+    keep_versions: int = _option(0, "keep only the newest N pushed versions (0: keep all; latest is never pruned)")
     max_train_examples: int = _option(0, "use only the first N training images (0: all)")
     max_eval_examples: int = _option(0, "use only the first N test images (0: all)")
     runner: str = _option("beam", "TFX orchestrator", ("beam", "local"))

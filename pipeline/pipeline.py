@@ -2,6 +2,7 @@
 import os
 
 import tensorflow_model_analysis as tfma
+from tensorflow_model_analysis.proto import config_pb2
 from tfx import v1 as tfx
 
 import components.mnist_example_gen
@@ -20,15 +21,24 @@ from pipeline.fingerprint import source_fingerprint
 SCHEMA_DIR = os.path.join(os.path.dirname(__file__), "schema")
 
 
-def eval_config(accuracy_threshold: float) -> tfma.EvalConfig:
+def eval_config(accuracy_threshold: float, max_regression_points: float) -> tfma.EvalConfig:
+    """Accuracy overall and per digit, the confusion matrix; blessed when the overall accuracy is at
+    or above the threshold and (when there is a last blessed model) at most max_regression_points
+    worse than the baseline's."""
+    model_spec = dict(signature_name=SERVING_EXAMPLES_SIGNATURE, label_key=LABEL_KEY, prediction_key=OUTPUT_KEY)
     return tfma.EvalConfig(
-        model_specs=[tfma.ModelSpec(signature_name=SERVING_EXAMPLES_SIGNATURE, label_key=LABEL_KEY,
-                                    prediction_key=OUTPUT_KEY)],
-        slicing_specs=[tfma.SlicingSpec()],
-        metrics_specs=[tfma.MetricsSpec(metrics=[tfma.MetricConfig(
-            class_name="SparseCategoricalAccuracy",
-            threshold=tfma.MetricThreshold(value_threshold=tfma.GenericValueThreshold(
-                lower_bound={"value": accuracy_threshold})))])])
+        model_specs=[tfma.ModelSpec(name="candidate", **model_spec),
+                     tfma.ModelSpec(name="baseline", is_baseline=True, **model_spec)],
+        slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=[LABEL_KEY])],
+        metrics_specs=[tfma.MetricsSpec(metrics=[
+            tfma.MetricConfig(class_name="SparseCategoricalAccuracy", per_slice_thresholds=[
+                config_pb2.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=tfma.MetricThreshold(
+                    value_threshold=tfma.GenericValueThreshold(lower_bound={"value": accuracy_threshold}),
+                    change_threshold=tfma.GenericChangeThreshold(
+                        direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+                        absolute={"value": -max_regression_points / 100})))]),
+            tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
+        ])])
 
 
 def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
@@ -62,14 +72,22 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
                                      train_args=tfx.proto.TrainArgs(splits=["train"]),
                                      eval_args=tfx.proto.EvalArgs(splits=["eval"], num_steps=0),
                                      custom_config={**training, **code_versions})
-    # Scores the model on `eval` and blesses it at or above the accuracy threshold.
+    # Finds the last blessed model, the baseline the new one must not fall behind.
+    baseline = tfx.dsl.Resolver(strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+                                model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+                                model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing)
+                                ).with_id("latest_blessed_model_resolver")
+    # Scores the model on `eval` (overall and per digit) and blesses it if it passes both gates.
     evaluator = tfx.components.Evaluator(examples=example_gen.outputs["examples"],
-                                         model=trainer.outputs["model"], example_splits=["eval"],
-                                         eval_config=eval_config(config.accuracy_threshold))
-    # If blessed: converts to TFLite, checks its accuracy on `eval` in LiteRT, publishes it.
+                                         model=trainer.outputs["model"], baseline_model=baseline.outputs["model"],
+                                         example_splits=["eval"],
+                                         eval_config=eval_config(config.accuracy_threshold, config.max_regression))
+    # If blessed: converts to TFLite, checks it on `eval` in LiteRT against the evaluated model, publishes it.
     pusher = TFLitePusher(model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
                           evaluation=evaluator.outputs["evaluation"], examples=example_gen.outputs["examples"],
-                          serving_dir=config.serving_dir,
+                          serving_dir=config.serving_dir, quantize=config.quantize,
+                          max_quantization_drop=config.max_quantization_drop / 100,
+                          keep_versions=config.keep_versions,
                           custom_config={"architecture": config.arch, "dataset": config.dataset,
                                          "labels": list(dataset.labels), "training": training,
                                          "pusher_code_version": source_fingerprint(components.tflite_pusher),
@@ -78,7 +96,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         pipeline_name=PIPELINE_NAME,
         pipeline_root=config.pipeline_root,
         components=[example_gen, statistics_gen, schema_gen, example_validator, transform, trainer,
-                    evaluator, pusher],
+                    baseline, evaluator, pusher],
         enable_cache=True,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             config.metadata_path),

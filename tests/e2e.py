@@ -6,10 +6,10 @@ import sys
 
 BIN_DIR = os.path.dirname(sys.executable)
 # A small real slice keeps a cold run under a minute on 2 cores.
-SLICE_ARGS = ["--max-train-examples", "3000", "--max-eval-examples", "1000", "--epochs", "2",
+SLICE_ARGS = ["--max-train-examples", "3000", "--max-eval-examples", "1000", "--epochs", "3", "--augment", "off",
               "--accuracy-threshold", "0.85"]
 COMPONENTS = ["ImportSchemaGen", "MnistExampleGen", "StatisticsGen", "StrictExampleValidator", "Transform",
-              "Trainer", "Evaluator", "TFLitePusher"]
+              "Trainer", "Resolver", "Evaluator", "TFLitePusher"]
 
 
 def mnist_tfx(*args, env=None, timeout=900) -> subprocess.CompletedProcess:

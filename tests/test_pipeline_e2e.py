@@ -5,9 +5,13 @@ import os
 
 import subprocess
 
+import numpy as np
 import pytest
+import tensorflow_model_analysis as tfma
+from ai_edge_litert.interpreter import Interpreter
 
 from components.tflite_pusher import tflite
+from components.tflite_pusher.tflite import versions as tflite_versions
 from components.tflite_pusher.executor import evaluated_accuracy
 from pipeline import outcome
 from tests.e2e import BIN_DIR, COMPONENTS, SLICE_ARGS, mnist_tfx, snapshot
@@ -50,27 +54,77 @@ def test_pushed_tflite_scores_like_the_evaluator_on_raw_uint8_pixels(first_run, 
     assert open(os.path.join(latest, "labels.txt")).read().split() == [str(d) for d in range(10)]
 
 
-def test_rerun_with_nothing_changed_is_fully_cached(first_run, mnist_dir, output_dir):
-    serving_before = snapshot(os.path.join(output_dir, "serving"))
-    rerun = mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", output_dir, *SLICE_ARGS)
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
+def test_evaluation_has_per_digit_accuracy_and_confusion_matrix(first_run, output_dir):
     run = outcome.read_run(os.path.join(output_dir, "metadata.sqlite"))
-    assert {c.name: c.state for c in run.components} == {name: "cached" for name in COMPONENTS}
+    result = tfma.load_eval_result(run.component("Evaluator").outputs["evaluation"][0]["uri"])  # no baseline yet
+    slices = {slice_key: metrics for slice_key, metrics in result.slicing_metrics}
+    assert set(slices) == {()} | {(("label", digit),) for digit in range(10)}
+    per_digit = [slices[(("label", d),)][""][""]["sparse_categorical_accuracy"]["doubleValue"] for d in range(10)]
+    assert all(0 <= a <= 1 for a in per_digit) and min(per_digit) < max(per_digit)
+    matrix = dict(result.plots)[()][""][""]["multiClassConfusionMatrixAtThresholds"]["matrices"][0]["entries"]
+    assert sum(e.get("numWeightedExamples", 0) for e in matrix) == 1000
+
+
+def test_rerun_reevaluates_once_against_itself_then_is_fully_cached(first_run, mnist_dir, output_dir):
+    """The first push makes the model its own baseline: the next run re-evaluates (and publishes no
+    duplicate), every run after that is a full cache hit (the Resolver, a metadata query, always runs)."""
+    serving_before = snapshot(os.path.join(output_dir, "serving"))
+    for expected_evaluator in ("complete", "cached"):
+        rerun = mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", output_dir, *SLICE_ARGS)
+        assert rerun.returncode == 0, rerun.stderr[-3000:]
+        states = {c.name: c.state for c in outcome.read_run(os.path.join(output_dir, "metadata.sqlite")).components}
+        assert states.pop("Evaluator") == expected_evaluator
+        assert states.pop("Resolver") == "complete"  # a metadata query, run every time
+        if expected_evaluator == "cached":
+            assert set(states.values()) == {"cached"}
+        else:
+            assert states["Trainer"] == "cached"
     assert snapshot(os.path.join(output_dir, "serving")) == serving_before
 
 
 def test_unreachable_threshold_exits_3_and_leaves_serving_untouched(first_run, mnist_dir, output_dir):
     """Also runs the LocalDagRunner, which shares the cache with the Beam runs."""
     serving_before = snapshot(os.path.join(output_dir, "serving"))
-    args = [a if a != "0.85" else "0.9999" for a in SLICE_ARGS]
+    args = [{"0.85": "0.9999"}.get(a, a) for a in SLICE_ARGS]
     result = mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", output_dir, "--runner", "local", *args)
     assert result.returncode == 3, result.stderr[-3000:]
-    assert "not pushed: the Evaluator did not bless the model" in result.stderr
+    assert "not pushed: the Evaluator did not bless the model: sparse_categorical_accuracy value" in result.stderr
+    assert "is below the threshold 0.9999" in result.stderr
     run = outcome.read_run(os.path.join(output_dir, "metadata.sqlite"))
     states = {c.name: c.state for c in run.components}
     assert states["Trainer"] == "cached" and states["Evaluator"] == "complete"
     assert run.component("TFLitePusher").outputs["pushed_model"][0]["pushed"] == 0
     assert snapshot(os.path.join(output_dir, "serving")) == serving_before
+
+
+def test_model_worse_than_the_last_blessed_one_is_not_pushed(first_run, mnist_dir, output_dir):
+    serving_before = snapshot(os.path.join(output_dir, "serving"))
+    args = [{"0.85": "0.3", "3": "1"}.get(a, a) for a in SLICE_ARGS]  # 1 epoch instead of 3, a low bar
+    result = mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", output_dir, *args)
+    assert result.returncode == 3, result.stderr[-3000:]
+    assert "sparse_categorical_accuracy change against the baseline" in result.stderr
+    assert snapshot(os.path.join(output_dir, "serving")) == serving_before
+
+
+@pytest.mark.parametrize("quantize, weight_type", [("int8", np.int8), ("float16", np.float16), ("dynamic", np.int8)])
+def test_quantized_push_keeps_the_raw_pixel_contract(first_run, mnist_dir, output_dir, mnist_eval, quantize,
+                                                     weight_type):
+    """Only the Pusher runs again; --keep-versions 2 prunes the oldest versions, never latest."""
+    result = mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", output_dir, *SLICE_ARGS,
+                       "--quantize", quantize, "--keep-versions", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    latest = os.path.join(output_dir, "serving", "latest")
+    metadata = json.load(open(os.path.join(latest, "model.json")))
+    model = open(os.path.join(latest, "model.tflite"), "rb").read()
+    assert metadata["quantize"] == quantize
+    interpreter = Interpreter(model_content=model)
+    assert interpreter.get_input_details()[0]["dtype"] == np.uint8
+    assert interpreter.get_output_details()[0]["dtype"] == np.float32
+    assert weight_type in {t["dtype"] for t in interpreter.get_tensor_details()}
+    accuracy = tflite.accuracy(tflite.predict(model, mnist_eval[0][:1000]), mnist_eval[1][:1000])
+    assert metadata["metrics"]["evaluated_accuracy"] - accuracy <= 0.003
+    assert os.path.isfile(os.path.join(latest, "saved_model", "saved_model.pb"))
+    assert len(tflite_versions(os.path.join(output_dir, "serving"))) <= 2
 
 
 def test_bad_data_dir_exits_2_with_one_line_before_any_work(tmp_path):
@@ -104,4 +158,5 @@ def test_tfx_cli_runs_the_same_pipeline(first_run, mnist_dir, output_dir, tmp_pa
     tfx("run", "create", "--engine", "beam", "--pipeline_name", "mnist_tfx")
     assert len(outcome.run_ids(os.path.join(output_dir, "metadata.sqlite"))) == runs_before + 1
     run = outcome.read_run(os.path.join(output_dir, "metadata.sqlite"))
-    assert {c.name: c.state for c in run.components} == {name: "cached" for name in COMPONENTS}
+    assert {c.name: c.state for c in run.components} == {name: "complete" if name == "Resolver" else "cached"
+                                                         for name in COMPONENTS}

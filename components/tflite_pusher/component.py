@@ -1,5 +1,6 @@
-"""TFLitePusher: when the model is blessed, converts it to TFLite, proves the converted model
-scores like the evaluated one on the eval split, and publishes it under <serving_dir>/<version>/."""
+"""TFLitePusher: when the model is blessed, converts it to TFLite (optionally quantized), proves on
+the eval split that the converted model scores like the evaluated one, and publishes it under
+<serving_dir>/<version>/ with the SavedModel beside it."""
 import json
 
 from tfx import types
@@ -11,12 +12,18 @@ from components.tflite_pusher import executor
 
 SERVING_DIR_KEY = "serving_dir"
 MAX_ACCURACY_GAP_KEY = "max_accuracy_gap"
+QUANTIZE_KEY = "quantize"
+MAX_QUANTIZATION_DROP_KEY = "max_quantization_drop"
+KEEP_VERSIONS_KEY = "keep_versions"
 
 
 class TFLitePusherSpec(ComponentSpec):
     PARAMETERS = {
         SERVING_DIR_KEY: ExecutionParameter(type=str),
         MAX_ACCURACY_GAP_KEY: ExecutionParameter(type=float),
+        QUANTIZE_KEY: ExecutionParameter(type=str),
+        MAX_QUANTIZATION_DROP_KEY: ExecutionParameter(type=float),
+        KEEP_VERSIONS_KEY: ExecutionParameter(type=int),
         standard_component_specs.CUSTOM_CONFIG_KEY: ExecutionParameter(type=str),
     }
     INPUTS = {
@@ -36,9 +43,11 @@ class TFLitePusher(base_component.BaseComponent):
 
     def __init__(self, model: types.BaseChannel, model_blessing: types.BaseChannel,
                  evaluation: types.BaseChannel, examples: types.BaseChannel, serving_dir: str,
-                 max_accuracy_gap: float = 0.001, custom_config: dict | None = None):
+                 quantize: str = "none", max_accuracy_gap: float = 0.001, max_quantization_drop: float = 0.003,
+                 keep_versions: int = 0, custom_config: dict | None = None):
         super().__init__(spec=TFLitePusherSpec(
             model=model, model_blessing=model_blessing, evaluation=evaluation, examples=examples,
-            serving_dir=serving_dir, max_accuracy_gap=max_accuracy_gap,
+            serving_dir=serving_dir, quantize=quantize, max_accuracy_gap=max_accuracy_gap,
+            max_quantization_drop=max_quantization_drop, keep_versions=keep_versions,
             custom_config=json.dumps(custom_config or {}, sort_keys=True),
             pushed_model=types.Channel(type=standard_artifacts.PushedModel)))

@@ -2,6 +2,7 @@
 
 Plain TensorFlow/LiteRT, no TFX: the Pusher executor and the tests call these directly.
 """
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -16,11 +17,63 @@ from ai_edge_litert.interpreter import Interpreter
 from models.features import IMAGE_HEIGHT, IMAGE_KEY, IMAGE_PIXELS, IMAGE_WIDTH, LABEL_KEY
 
 LATEST = "latest"
+QUANTIZATIONS = ("none", "dynamic", "float16", "int8")
+MIN_FLOAT_AGREEMENT = 0.9995
 
 
-def convert(saved_model_dir: str, signature_key: str) -> bytes:
+def convert(saved_model_dir: str, signature_key: str, quantize: str = "none",
+            representative_images: np.ndarray | None = None) -> bytes:
+    """TFLite flatbuffer of one signature. `int8` quantizes weights and activations with ranges
+    measured on `representative_images`; input stays raw uint8 pixels and output float32
+    probabilities in every mode, so clients never change."""
     converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir, signature_keys=[signature_key])
+    if quantize != "none":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantize == "int8":
+        converter.representative_dataset = lambda: ([image[None]] for image in representative_images)
+        # Integer kernels everywhere they exist; the uint8->float casts at the input stay builtin.
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]
     return converter.convert()
+
+
+@dataclasses.dataclass(frozen=True)
+class Verification:
+    tflite_accuracy: float
+    reference_accuracy: float  # the evaluated (float) model's accuracy
+    agreement: float | None  # share of images where TFLite and SavedModel predict the same class (float only)
+    problem: str | None
+
+
+def verify(tflite_model: bytes, quantize: str, images: np.ndarray, labels: np.ndarray, reference_accuracy: float,
+           reference_classes: np.ndarray | None = None, max_accuracy_gap: float = 0.001,
+           max_quantization_drop: float = 0.003) -> Verification:
+    """A float model must score like the evaluated one and agree with the SavedModel's class on
+    >= 99.95 % of images; a quantized one may lose at most max_quantization_drop of accuracy."""
+    classes = np.argmax(predict(tflite_model, images), axis=1)
+    accuracy = float(np.mean(classes == labels))
+    problem, agreement = None, None
+    if quantize == "none":
+        agreement = float(np.mean(classes == reference_classes))
+        if agreement < MIN_FLOAT_AGREEMENT:
+            problem = (f"TFLite model predicts the same class as the SavedModel for only {agreement:.2%} of "
+                       f"{len(labels)} eval images (needs {MIN_FLOAT_AGREEMENT:.2%}); accuracy {accuracy:.2%} "
+                       f"vs {reference_accuracy:.2%} evaluated")
+        elif abs(accuracy - reference_accuracy) > max_accuracy_gap:
+            problem = (f"TFLite accuracy {accuracy:.2%} differs from the evaluated {reference_accuracy:.2%} "
+                       f"by more than {max_accuracy_gap:.2%}")
+    elif reference_accuracy - accuracy > max_quantization_drop:
+        problem = (f"{quantize} TFLite accuracy {accuracy:.2%} is more than {max_quantization_drop:.2%} below "
+                   f"the evaluated float accuracy {reference_accuracy:.2%}")
+    return Verification(accuracy, reference_accuracy, agreement, problem)
+
+
+def saved_model_classes(saved_model_dir: str, signature_key: str, images: np.ndarray) -> np.ndarray:
+    """Predicted classes of the SavedModel itself, for the float parity check."""
+    serve = tf.saved_model.load(saved_model_dir).signatures[signature_key]
+    return np.concatenate([np.argmax(next(iter(serve(tf.constant(images[i:i + 1000])).values())).numpy(), axis=1)
+                           for i in range(0, len(images), 1000)])
 
 
 def predict(tflite_model: bytes, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -66,8 +119,23 @@ def _new_version(serving_dir: str) -> str:
     return candidate
 
 
-def publish(serving_dir: str, tflite_model: bytes, labels: list[str], metadata: dict) -> str:
-    """Writes <serving_dir>/<version>/{model.tflite, labels.txt, model.json}, then moves `latest`.
+def versions(serving_dir: str) -> list[str]:
+    """Published versions, oldest first (names sort by time)."""
+    if not os.path.isdir(serving_dir):
+        return []
+    return sorted(n for n in os.listdir(serving_dir)
+                  if not n.startswith(".") and n != LATEST and os.path.isdir(os.path.join(serving_dir, n)))
+
+
+def latest_metadata(serving_dir: str) -> dict | None:
+    path = os.path.join(serving_dir, LATEST, "model.json")
+    return json.load(open(path)) if os.path.exists(path) else None
+
+
+def publish(serving_dir: str, tflite_model: bytes, labels: list[str], metadata: dict,
+            saved_model_dir: str | None = None, keep_versions: int = 0) -> str:
+    """Writes <serving_dir>/<version>/{model.tflite, labels.txt, model.json[, saved_model/]}, then
+    moves `latest` and prunes all but the newest `keep_versions` (0: keep all; never `latest`).
 
     The version directory is assembled under a hidden temp name and renamed into place, and
     `latest` is replaced by an atomic rename, so readers only ever see complete versions.
@@ -84,6 +152,8 @@ def publish(serving_dir: str, tflite_model: bytes, labels: list[str], metadata: 
             f.write("\n".join(labels) + "\n")
         with open(os.path.join(staging, "model.json"), "w") as f:
             json.dump(metadata, f, indent=2)
+        if saved_model_dir:
+            shutil.copytree(saved_model_dir, os.path.join(staging, "saved_model"))
         os.chmod(staging, 0o755)
         os.rename(staging, os.path.join(serving_dir, version))
     except BaseException:
@@ -92,4 +162,8 @@ def publish(serving_dir: str, tflite_model: bytes, labels: list[str], metadata: 
     link_tmp = os.path.join(serving_dir, f".{LATEST}.{os.getpid()}")
     os.symlink(version, link_tmp)
     os.replace(link_tmp, os.path.join(serving_dir, LATEST))
+    if keep_versions:
+        for old in versions(serving_dir)[:-keep_versions]:
+            if old != version:
+                shutil.rmtree(os.path.join(serving_dir, old))
     return os.path.join(serving_dir, version)
