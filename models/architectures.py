@@ -13,6 +13,7 @@ from models.features import IMAGE_HEIGHT, IMAGE_KEY, IMAGE_PIXELS, IMAGE_WIDTH, 
 
 # Keras Applications accept 32x32 and up; 32x32 keeps them affordable on a CPU.
 APPLICATIONS_INPUT_SIZE = 32
+BATCH_NORM_MOMENTUM = 0.9
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +53,11 @@ def _application(application, pixels, image, name, input_scale=1.0):
     if input_scale != 1.0:
         x = layers.Rescaling(input_scale)(x)
     backbone = application(weights=None, input_shape=(size, size, 1), classes=NUM_CLASSES)
+    for layer in backbone.layers:
+        # MobileNetV2's 0.999 (and the default 0.99) moving-average momentum is meant for ImageNet-long
+        # runs; over a few MNIST epochs the inference statistics would lag far behind the weights.
+        if isinstance(layer, layers.BatchNormalization):
+            layer.momentum = BATCH_NORM_MOMENTUM
     return keras.Model(pixels, backbone(x), name=name)
 
 
