@@ -9,7 +9,7 @@ MNIST_DIR ?= $(wildcard $(abspath ../shared/data/mnist))
 export MNIST_DIR
 export TF_USE_LEGACY_KERAS := 1
 
-.PHONY: setup run test clean bench-accuracy
+.PHONY: setup run test clean bench-accuracy bench-tflite
 
 setup:
 	@bash scripts/setup_venv.sh
@@ -26,3 +26,6 @@ clean:
 # Benchmarks (not part of `make test`); results are written to benchmarks/results/.
 bench-accuracy: setup
 	$(PYTHON) benchmarks/accuracy.py $(ARGS)
+
+bench-tflite: setup
+	$(PYTHON) benchmarks/tflite.py $(ARGS)

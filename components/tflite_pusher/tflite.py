@@ -111,12 +111,13 @@ def read_examples(file_pattern: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _new_version(serving_dir: str) -> str:
+    """A UTC timestamp, made strictly greater than every existing version so that names sort by age."""
     version = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
-    candidate, n = version, 1
-    while os.path.exists(os.path.join(serving_dir, candidate)):
-        n += 1
-        candidate = f"{version}-{n}"
-    return candidate
+    existing = versions(serving_dir)
+    if existing and version <= existing[-1]:
+        stamp, _, count = existing[-1].partition("+")
+        version = f"{stamp}+{int(count or 1) + 1:03d}"
+    return version
 
 
 def versions(serving_dir: str) -> list[str]:

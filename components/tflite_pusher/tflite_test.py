@@ -67,3 +67,55 @@ def test_failed_publish_leaves_no_partial_version(tmp_path):
     with pytest.raises(TypeError):
         tflite.publish(serving, b"model-2", ["0"], {"not json": object()})
     assert sorted(os.listdir(serving)) == before
+
+
+@pytest.fixture(scope="module")
+def eval_slice(mnist_eval):
+    return mnist_eval[0][:1000], mnist_eval[1][:1000]
+
+
+@pytest.fixture(scope="module")
+def reference(exported_model, eval_slice):
+    classes = tflite.saved_model_classes(exported_model, trainer.SERVING_IMAGES_SIGNATURE, eval_slice[0])
+    return classes, float(np.mean(classes == eval_slice[1]))
+
+
+@pytest.mark.parametrize("quantize", tflite.QUANTIZATIONS)
+def test_every_quantization_passes_its_parity_bound(exported_model, eval_slice, mnist_train_slice, reference,
+                                                    quantize):
+    model = tflite.convert(exported_model, trainer.SERVING_IMAGES_SIGNATURE, quantize,
+                           representative_images=mnist_train_slice[0][:300])
+    check = tflite.verify(model, quantize, *eval_slice, reference_accuracy=reference[1],
+                          reference_classes=reference[0])
+    assert check.problem is None, check
+    if quantize == "none":
+        assert check.agreement >= tflite.MIN_FLOAT_AGREEMENT
+    float_size = len(tflite.convert(exported_model, trainer.SERVING_IMAGES_SIGNATURE))
+    assert len(model) < float_size * (0.35 if quantize in ("int8", "dynamic") else 0.6 if quantize == "float16" else 1.01)
+
+
+def test_a_conversion_that_lost_the_trained_weights_is_refused(exported_model, transform_output, eval_slice,
+                                                               reference, tmp_path):
+    """Like the Keras 3 failure: the converted signature runs, but not with the trained weights."""
+    untrained = architectures.build("mlp")
+    trainer.export(untrained, transform_output, str(tmp_path / "untrained"))
+    broken = tflite.convert(str(tmp_path / "untrained"), trainer.SERVING_IMAGES_SIGNATURE)
+    check = tflite.verify(broken, "none", *eval_slice, reference_accuracy=reference[1],
+                          reference_classes=reference[0])
+    assert check.problem and "predicts the same class as the SavedModel for only" in check.problem
+    assert f"vs {reference[1]:.2%} evaluated" in check.problem
+
+
+def test_a_quantized_model_that_drops_too_much_is_refused(exported_model, eval_slice, mnist_train_slice, reference):
+    model = tflite.convert(exported_model, trainer.SERVING_IMAGES_SIGNATURE, "int8",
+                           representative_images=mnist_train_slice[0][:300])
+    check = tflite.verify(model, "int8", *eval_slice, reference_accuracy=reference[1] + 0.01,
+                          max_quantization_drop=0.003)
+    assert check.problem and "int8 TFLite accuracy" in check.problem and "below the evaluated float accuracy" in check.problem
+
+
+def test_keep_versions_prunes_the_oldest_but_never_latest(tmp_path):
+    serving = str(tmp_path / "serving")
+    published = [tflite.publish(serving, f"model-{i}".encode(), ["0"], {}, keep_versions=2) for i in range(4)]
+    assert tflite.versions(serving) == [os.path.basename(p) for p in published[-2:]]
+    assert os.path.realpath(os.path.join(serving, "latest")) == os.path.realpath(published[-1])
