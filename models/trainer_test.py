@@ -1,13 +1,19 @@
+import json
 import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from tfx.components.trainer import executor as trainer_executor
 from tfx.components.trainer.fn_args_utils import FnArgs
+from tfx.proto import trainer_pb2
+from tfx.types import artifact_utils, standard_artifacts
+from tfx.utils import path_utils, proto_utils
 
 from components.mnist_example_gen.executor import to_serialized_examples
 from components.tflite_pusher import tflite
 from models import trainer
+from models.architectures import ARCHITECTURES
 from models.trainer import TrainingConfig
 
 
@@ -20,6 +26,34 @@ def train_files(mnist_train_slice, tmp_path_factory):
         for record in to_serialized_examples(*mnist_train_slice):
             writer.write(record)
     return str(path / "*")
+
+
+@pytest.mark.parametrize("arch", list(ARCHITECTURES))
+def test_each_architecture_trains_inside_the_trainer_exports_and_runs_in_litert(
+        arch, mnist_train_slice, transform_output, mnist_eval, tmp_path):
+    """TFX's Trainer executor runs run_fn for a few steps on 320 real images."""
+    examples = standard_artifacts.Examples()
+    examples.uri = str(tmp_path / "examples")
+    examples.split_names = artifact_utils.encode_split_names(["train", "eval"])
+    os.makedirs(tmp_path / "examples" / "Split-train")
+    with tf.io.TFRecordWriter(str(tmp_path / "examples" / "Split-train" / "data.gz"), "GZIP") as writer:
+        for record in to_serialized_examples(mnist_train_slice[0][:320], mnist_train_slice[1][:320]):
+            writer.write(record)
+    transform_graph = standard_artifacts.TransformGraph()
+    transform_graph.uri = os.path.dirname(transform_output.transform_savedmodel_dir)
+    model, model_run = standard_artifacts.Model(), standard_artifacts.ModelRun()
+    model.uri, model_run.uri = str(tmp_path / "model"), str(tmp_path / "model_run")
+    trainer_executor.GenericExecutor().Do(
+        {"examples": [examples], "transform_graph": [transform_graph]},
+        {"model": [model], "model_run": [model_run]},
+        {"run_fn": "models.trainer.run_fn",
+         "train_args": proto_utils.proto_to_json(trainer_pb2.TrainArgs(splits=["train"])),
+         "eval_args": proto_utils.proto_to_json(trainer_pb2.EvalArgs(splits=["eval"], num_steps=0)),
+         "custom_config": json.dumps({"arch": arch, "epochs": 1, "batch_size": 32, "augment": True})})
+    converted = tflite.convert(path_utils.serving_model_path(model.uri), trainer.SERVING_IMAGES_SIGNATURE)
+    probabilities = tflite.predict(converted, mnist_eval[0][:20])
+    assert probabilities.shape == (20, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-4)
 
 
 def test_loads_the_split_transformed_and_in_order(train_files, transform_output, mnist_train_slice):
