@@ -102,7 +102,11 @@ def run_command(args: argparse.Namespace) -> int:
     from pipeline import outcome, runner
     from pipeline.config import PipelineConfig
 
-    config = PipelineConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(PipelineConfig)})
+    try:
+        config = PipelineConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(PipelineConfig)})
+    except ValueError as e:
+        print(f"mnist-tfx: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         _check_output_dir(config.output_dir)
         config = runner.resolve_data(config)

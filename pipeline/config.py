@@ -52,6 +52,21 @@ class PipelineConfig:
                                        ("in_memory", "multi_threading", "multi_processing"))
     beam_workers: int = _option(0, "Beam DirectRunner workers when not in_memory (0: one per CPU core)")
 
+    def __post_init__(self):
+        problems = [f"{name}={getattr(self, name)} must be >= 0" for name in (
+            "epochs", "batch_size", "learning_rate", "patience", "max_train_examples", "max_eval_examples",
+            "max_regression", "max_quantization_drop", "keep_versions", "beam_workers") if getattr(self, name) < 0]
+        if not 0 <= self.accuracy_threshold <= 1:
+            problems.append(f"accuracy_threshold={self.accuracy_threshold} must be between 0 and 1")
+        if not 0 < self.validation_fraction < 1:
+            problems.append(f"validation_fraction={self.validation_fraction} must be between 0 and 1, exclusive")
+        for field in dataclasses.fields(self):
+            choices = field.metadata["choices"]
+            if choices and getattr(self, field.name) not in choices:
+                problems.append(f"{field.name}={getattr(self, field.name)!r} must be one of {', '.join(choices)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+
     def training(self) -> dict:
         """The Trainer's settings: flags where given, else the architecture's recipe."""
         recipe = ARCHITECTURES[self.arch].recipe

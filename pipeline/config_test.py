@@ -1,0 +1,27 @@
+import pytest
+
+from pipeline import config
+from pipeline.config import PipelineConfig
+
+
+def test_flags_default_to_the_architecture_recipe():
+    training = PipelineConfig(arch="mlp").training()
+    assert (training["epochs"], training["batch_size"], training["augment"]) == (30, 128, True)
+    training = PipelineConfig(arch="resnet50v2", epochs=2, augment="on").training()
+    assert (training["epochs"], training["batch_size"], training["augment"]) == (2, 128, True)
+
+
+def test_environment_variables_are_named_after_the_flags():
+    env = {"MNIST_TFX_ARCH": "mlp", "MNIST_TFX_EPOCHS": "3", "MNIST_DIR": "/data", "MNIST_TFX_QUANTIZE": "int8",
+           "MNIST_TFX_ACCURACY_THRESHOLD": "0.9"}
+    assert config.from_env(env) == PipelineConfig(arch="mlp", epochs=3, data_dir="/data", quantize="int8",
+                                                  accuracy_threshold=0.9)
+    with pytest.raises(ValueError, match="MNIST_TFX_EPOCHS='three': expected int"):
+        config.from_env({"MNIST_TFX_EPOCHS": "three"})
+
+
+def test_out_of_range_settings_are_named():
+    with pytest.raises(ValueError, match=r"epochs=-1 must be >= 0; accuracy_threshold=1.5 must be between 0 and 1"):
+        PipelineConfig(epochs=-1, accuracy_threshold=1.5)
+    with pytest.raises(ValueError, match="arch='vgg' must be one of mlp, cnn"):
+        config.from_env({"MNIST_TFX_ARCH": "vgg"})
