@@ -1,5 +1,8 @@
 """Runs the DAG locally: BeamDagRunner (default) or LocalDagRunner, ML Metadata in SQLite."""
+import contextlib
 import dataclasses
+import datetime
+import fcntl
 import os
 
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
@@ -18,5 +21,29 @@ def resolve_data(config: PipelineConfig) -> PipelineConfig:
     return dataclasses.replace(config, data_dir=data_dir, output_dir=os.path.abspath(config.output_dir))
 
 
+class OutputDirBusy(RuntimeError):
+    """Another run is using the same output directory (its ML Metadata store and serving/)."""
+
+
+@contextlib.contextmanager
+def exclusive(output_dir: str):
+    """Holds <output_dir>/.lock for the run; the OS releases it even if the process is killed."""
+    os.makedirs(output_dir, exist_ok=True)
+    with open(os.path.join(output_dir, ".lock"), "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            raise OutputDirBusy(f"{output_dir}: another run holds the lock ({lock.read().strip() or 'unknown'}); "
+                                f"wait for it or use another --output-dir") from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()} since {datetime.datetime.now().isoformat(timespec='seconds')}\n")
+        lock.flush()
+        yield
+
+
 def run(config: PipelineConfig) -> None:
-    ORCHESTRATORS[config.runner]().run(create_pipeline(resolve_data(config)))
+    config = resolve_data(config)
+    with exclusive(config.output_dir):
+        ORCHESTRATORS[config.runner]().run(create_pipeline(config))

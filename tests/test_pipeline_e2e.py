@@ -160,3 +160,13 @@ def test_tfx_cli_runs_the_same_pipeline(first_run, mnist_dir, output_dir, tmp_pa
     run = outcome.read_run(os.path.join(output_dir, "metadata.sqlite"))
     assert {c.name: c.state for c in run.components} == {name: "complete" if name == "Resolver" else "cached"
                                                          for name in COMPONENTS}
+
+
+def test_a_second_run_on_the_same_output_dir_refuses_at_once(first_run, mnist_dir, output_dir):
+    from pipeline.runner import exclusive
+    serving_before = snapshot(os.path.join(output_dir, "serving"))
+    with exclusive(output_dir):  # stands for a run in progress, in this process
+        result = mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", output_dir, *SLICE_ARGS)
+    assert result.returncode == 1
+    assert f"another run holds the lock (pid {os.getpid()} since" in result.stderr
+    assert snapshot(os.path.join(output_dir, "serving")) == serving_before
