@@ -49,10 +49,11 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
                                   max_train_examples=config.max_train_examples,
                                   max_eval_examples=config.max_eval_examples,
                                   code_version=source_fingerprint(components.mnist_example_gen))
-    # Computes statistics of both splits.
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-    # Imports the curated schema: 784 pixels in 0-255, label in 0-9.
+    # Imports the curated schema: 784 pixels in 0-255, label in 0-9 with every digit present.
     schema_gen = tfx.components.ImportSchemaGen(schema_file=os.path.join(SCHEMA_DIR, "schema.pbtxt"))
+    # Computes statistics of both splits (the schema marks the label categorical, so digits are counted).
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"],
+                                                  schema=schema_gen.outputs["schema"])
     # Fails the run on any anomaly against the schema, before anything is trained.
     example_validator = StrictExampleValidator(statistics=statistics_gen.outputs["statistics"],
                                                schema=schema_gen.outputs["schema"])

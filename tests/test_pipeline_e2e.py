@@ -170,3 +170,17 @@ def test_a_second_run_on_the_same_output_dir_refuses_at_once(first_run, mnist_di
     assert result.returncode == 1
     assert f"another run holds the lock (pid {os.getpid()} since" in result.stderr
     assert snapshot(os.path.join(output_dir, "serving")) == serving_before
+
+
+def test_data_that_parses_but_breaks_the_schema_is_stopped_before_training(mnist_train_slice, mnist_eval, tmp_path):
+    """Keras' mnist.npz layout, every training label the same digit: ExampleValidator names it, exit 2."""
+    np.savez(tmp_path / "mnist.npz", x_train=mnist_train_slice[0][:500], y_train=np.full(500, 3, np.uint8),
+             x_test=mnist_eval[0][:200], y_test=mnist_eval[1][:200])
+    output_dir = tmp_path / "out"
+    result = mnist_tfx("run", "--data-dir", str(tmp_path), "--output-dir", str(output_dir), "--epochs", "1")
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "mnist-tfx: ExampleValidator found anomalies: split 'train' feature 'label': Low number of unique values")
+    states = {c.name: c.state for c in outcome.read_run(str(output_dir / "metadata.sqlite")).components}
+    assert states["StrictExampleValidator"] == "failed" and "Trainer" not in states
+    assert not (output_dir / "serving").exists()

@@ -28,11 +28,11 @@ def validate(tmp_path, images, labels):
     with tf.io.TFRecordWriter(str(tmp_path / "examples" / "Split-train" / "data.gz"), "GZIP") as writer:
         for record in to_serialized_examples(images, labels):
             writer.write(record)
-    statistics = _artifact(standard_artifacts.ExampleStatistics, tmp_path / "statistics")
-    statistics_executor.Executor().Do({"examples": [examples]}, {"statistics": [statistics]}, {})
     schema = _artifact(standard_artifacts.Schema, tmp_path / "schema")
     os.makedirs(schema.uri)
     shutil.copy(SCHEMA, os.path.join(schema.uri, "schema.pbtxt"))
+    statistics = _artifact(standard_artifacts.ExampleStatistics, tmp_path / "statistics")
+    statistics_executor.Executor().Do({"examples": [examples], "schema": [schema]}, {"statistics": [statistics]}, {})
     anomalies = _artifact(standard_artifacts.ExampleAnomalies, tmp_path / "anomalies")
     Executor().Do({"statistics": [statistics], "schema": [schema]}, {"anomalies": [anomalies]}, {})
 
@@ -44,6 +44,12 @@ def test_clean_mnist_passes(tmp_path, mnist_train_slice):
 def test_out_of_range_label_stops_the_run_and_is_named(tmp_path, mnist_train_slice):
     labels = mnist_train_slice[1][:300].astype(np.int64)
     labels[5] = 12
-    with pytest.raises(AnomaliesFound, match=r"split 'train' feature 'label': Out-of-range values "
-                                             r"\(Unexpectedly large value: 12\.\)"):
+    with pytest.raises(AnomaliesFound, match=r"split 'train' feature 'label': .*Unexpectedly large value: 12\."):
+        validate(tmp_path, mnist_train_slice[0][:300], labels)
+
+
+def test_a_split_missing_digits_is_stopped(tmp_path, mnist_train_slice):
+    labels = np.full(300, 3, dtype=np.int64)
+    with pytest.raises(AnomaliesFound, match=r"split 'train' feature 'label': Low number of unique values "
+                                             r"\(Expected at least 10 unique values but found only 1\.\)"):
         validate(tmp_path, mnist_train_slice[0][:300], labels)
