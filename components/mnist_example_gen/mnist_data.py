@@ -107,13 +107,13 @@ def _read_canonical_idx(path: str, magic: int, expected_dims: int, dataset: Data
     try:
         array = _read_idx(path, magic, expected_dims)
     except DataError as e:
-        if expected and os.access(path, os.R_OK) and sha256_of(path) != expected:
+        if expected and os.path.isfile(path) and os.access(path, os.R_OK) and sha256_of(path) != expected:
             raise DataError(f"{e}; its sha256 differs from the canonical {dataset.name} file") from None
         raise
     if expected and sha256_of(path) != expected:
         raise DataError(f"{path}: sha256 differs from the canonical {dataset.name} file {expected[:16]}… "
                         f"(to use other data on purpose, give it a non-canonical name such as "
-                        f"{os.path.basename(path).replace('-ubyte.gz', '.ubyte.gz')})")
+                        f"{os.path.basename(path).replace('-idx', '.idx')})")
     return array
 
 
@@ -130,15 +130,13 @@ def _check_arrays(images: np.ndarray, labels: np.ndarray, images_src: str, label
 
 
 def _find_idx(data_dir: str, stem: str, kind: str) -> str:
-    """The canonical `{stem}-{kind}-ubyte.gz`, else another spelling (`.`/`-`, with or without .gz)."""
-    canonical = os.path.join(data_dir, f"{stem}-{kind}-ubyte.gz")
-    if not os.path.exists(canonical):
-        for sep in "-.":
-            for ext in ("", ".gz"):
-                other = os.path.join(data_dir, f"{stem}{sep}{kind}{sep}ubyte{ext}")
-                if os.path.exists(other):
-                    return other
-    return canonical
+    """The canonical `{stem}-{kind}-ubyte.gz`, else `{stem}.{kind}-ubyte` (the name inside the
+    canonical gzip), compressed or not, else uncompressed canonical."""
+    candidates = [f"{stem}-{kind}-ubyte.gz", f"{stem}.{kind}-ubyte.gz", f"{stem}.{kind}-ubyte", f"{stem}-{kind}-ubyte"]
+    for name in candidates:
+        if os.path.lexists(os.path.join(data_dir, name)):
+            return os.path.join(data_dir, name)
+    return os.path.join(data_dir, candidates[0])
 
 
 def load_split(data_dir: str, split: str, dataset: Dataset = MNIST, verify_checksums: bool = True):
