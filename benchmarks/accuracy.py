@@ -55,7 +55,10 @@ def write_table(rows: dict) -> None:
         f"Machine: {os.cpu_count()} CPU cores, no GPU, {platform.platform()}. Full MNIST (54,000 images trained on, "
         "6,000 of the training split held out for validation), default recipe of each architecture, "
         "`mnist-tfx run --arch ARCH`. Accuracy: the pushed `model.tflite` run in LiteRT on the 10,000 "
-        "test images with raw uint8 input. Train time: the Trainer component's wall time (fit, export).",
+        "test images with raw uint8 input. Train time: the Trainer component's wall time (load, fit, export), "
+        "recorded as measured: other work shared the 2 cores during parts of some runs, so read them as upper "
+        "bounds. The Python runtime reports glibc 2.41 because the venv runs on the Debian 13 runtime "
+        "that `scripts/setup_venv.sh` provides on this Debian 12 host.",
         "",
         "| architecture | epochs | batch | augment | parameters | train wall time | .tflite size | TFLite test accuracy | target | original write-up |",
         "|---|---|---|---|---|---|---|---|---|---|",
