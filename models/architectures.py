@@ -98,7 +98,7 @@ def mobilenetv2() -> keras.Model:
     return _application(keras.applications.MobileNetV2, *_image_input(), name="mobilenetv2")
 
 
-@register(epochs=10, batch_size=128, learning_rate=2e-3, augment=True)
+@register(epochs=8, batch_size=128, learning_rate=2e-3)
 def efficientnetb0() -> keras.Model:
     """Keras Applications EfficientNetB0, untrained, 1 channel at 32x32 (4,061,801 parameters)."""
     # EfficientNet rescales its input by 1/255 itself, so it gets pixels back in 0-255.
