@@ -1,7 +1,8 @@
 """`mnist-tfx run`: the whole DAG locally, with exit codes a scheduler can act on.
 
 Exit codes: 0 pushed; 3 trained but not pushed (not blessed, or the TFLite check failed);
-2 bad arguments or bad input data; 1 anything else.
+2 bad arguments or bad input data; 4 another run holds the output directory (retry later);
+1 anything else.
 """
 import argparse
 import dataclasses
@@ -10,7 +11,7 @@ import os
 import sys
 import time
 
-EXIT_PUSHED, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_NOT_PUSHED = 0, 1, 2, 3
+EXIT_PUSHED, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_NOT_PUSHED, EXIT_BUSY = 0, 1, 2, 3, 4
 
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
@@ -122,6 +123,9 @@ def run_command(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         runner.run(config)
+    except runner.OutputDirBusy as e:
+        print(f"mnist-tfx: {e}", file=sys.stderr)
+        return EXIT_BUSY
     except Exception as e:  # noqa: BLE001 - every failure becomes an exit code and one line
         data_error = _data_error_in(e)
         message = str(data_error or e).strip().splitlines()[0]

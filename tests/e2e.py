@@ -1,8 +1,10 @@
 """Helpers for end-to-end tests: run the real `mnist-tfx` CLI and snapshot what it published."""
 import hashlib
+import json
 import os
 import subprocess
 import sys
+import threading
 
 BIN_DIR = os.path.dirname(sys.executable)
 # A small real slice keeps a cold run under a minute on 2 cores.
@@ -28,3 +30,39 @@ def snapshot(directory: str) -> dict:
             elif os.path.isfile(path):
                 state[path] = hashlib.sha256(open(path, "rb").read()).hexdigest()
     return state
+
+
+def incomplete_entries(serving_dir: str) -> list[str]:
+    """What a model server reading serving_dir now would find that is not a complete version."""
+    problems = []
+    for name in os.listdir(serving_dir):
+        path = os.path.realpath(os.path.join(serving_dir, name))
+        try:
+            metadata = json.load(open(os.path.join(path, "model.json")))
+            complete = (hashlib.sha256(open(os.path.join(path, "model.tflite"), "rb").read()).hexdigest()
+                        == metadata["tflite_sha256"]
+                        and len(open(os.path.join(path, "labels.txt")).read().split()) == 10
+                        and os.path.isfile(os.path.join(path, "saved_model", "saved_model.pb")))
+        except (OSError, ValueError, KeyError):
+            complete = False
+        if not complete:
+            problems.append(name)
+    return problems
+
+
+class ServingWatcher(threading.Thread):
+    """Polls serving/ as a model server would while runs go on, recording what it should never see."""
+
+    def __init__(self, serving_dir: str):
+        super().__init__(daemon=True)
+        self.serving_dir, self.problems, self.latest_seen = serving_dir, [], set()
+        self.finished = threading.Event()
+
+    def run(self):
+        while not self.finished.wait(0.05):
+            self.problems += incomplete_entries(self.serving_dir)
+            self.latest_seen.add(os.readlink(os.path.join(self.serving_dir, "latest")))
+
+    def stop(self):
+        self.finished.set()
+        self.join()

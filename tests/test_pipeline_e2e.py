@@ -2,7 +2,7 @@
 import hashlib
 import json
 import os
-
+import sqlite3
 import subprocess
 
 import numpy as np
@@ -14,7 +14,7 @@ from components.tflite_pusher import tflite
 from components.tflite_pusher.tflite import versions as tflite_versions
 from components.tflite_pusher.executor import evaluated_accuracy
 from pipeline import outcome
-from tests.e2e import BIN_DIR, COMPONENTS, SLICE_ARGS, mnist_tfx, snapshot
+from tests.e2e import BIN_DIR, COMPONENTS, SLICE_ARGS, ServingWatcher, mnist_tfx, snapshot
 
 
 @pytest.fixture(scope="module")
@@ -162,14 +162,41 @@ def test_tfx_cli_runs_the_same_pipeline(first_run, mnist_dir, output_dir, tmp_pa
                                                          for name in COMPONENTS}
 
 
-def test_a_second_run_on_the_same_output_dir_refuses_at_once(first_run, mnist_dir, output_dir):
-    from pipeline.runner import exclusive
-    serving_before = snapshot(os.path.join(output_dir, "serving"))
-    with exclusive(output_dir):  # stands for a run in progress, in this process
-        result = mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", output_dir, *SLICE_ARGS)
-    assert result.returncode == 1
-    assert f"another run holds the lock (pid {os.getpid()} since" in result.stderr
-    assert snapshot(os.path.join(output_dir, "serving")) == serving_before
+def test_a_run_killed_in_the_trainer_resumes_and_a_concurrent_run_is_refused(first_run, mnist_dir, output_dir):
+    """kill -9 during the Trainer while a second run tries the same output dir, then the same command
+    again: it reuses the cached upstream and publishes; a reader polling serving/ all along only ever
+    saw complete versions, and the ML Metadata store passes SQLite's integrity check."""
+    serving, metadata_path = os.path.join(output_dir, "serving"), os.path.join(output_dir, "metadata.sqlite")
+    # A new seed retrains; 30 epochs keep the Trainer busy while the second run starts.
+    args = ["run", "--data-dir", mnist_dir, "--output-dir", output_dir, *SLICE_ARGS,
+            "--epochs", "30", "--seed", "7", "--max-regression", "100"]
+    watcher = ServingWatcher(serving)
+    watcher.start()
+    killed = subprocess.Popen([os.path.join(BIN_DIR, "mnist-tfx"), *args], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    assert any(line.lstrip().startswith("epoch   1/30") for line in killed.stdout), "the Trainer never started"
+
+    concurrent = mnist_tfx(*args)
+    assert concurrent.returncode == 4, concurrent.stderr[-3000:]
+    assert f"another run holds the lock (pid {killed.pid} since" in concurrent.stderr
+    assert killed.poll() is None, "the first run ended before the second one was refused"
+    killed.kill()
+    killed.wait()
+    interrupted = outcome.read_run(metadata_path)
+    assert interrupted.component("Trainer").state == "running" and not interrupted.component("Evaluator")
+
+    resumed = mnist_tfx(*args)
+    watcher.stop()
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    states = {c.name: c.state for c in outcome.read_run(metadata_path).components}
+    assert states == {name: "complete" if name in ("Trainer", "Resolver", "Evaluator", "TFLitePusher") else "cached"
+                      for name in COMPONENTS}
+    assert watcher.problems == []
+    assert len(watcher.latest_seen) == 2  # the version before and the one just pushed
+    assert sorted(os.listdir(serving)) == sorted([*tflite_versions(serving), "latest"])
+    assert not os.path.exists(tflite.staging_dir(serving))
+    with sqlite3.connect(f"file:{metadata_path}?mode=ro", uri=True) as db:
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
 
 def test_data_that_parses_but_breaks_the_schema_is_stopped_before_training(mnist_train_slice, mnist_eval, tmp_path):

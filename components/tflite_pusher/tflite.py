@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 
 import numpy as np
 import tensorflow as tf
@@ -120,6 +119,12 @@ def _new_version(serving_dir: str) -> str:
     return version
 
 
+def staging_dir(serving_dir: str) -> str:
+    """Beside serving_dir, on the same file system so that renames from it are atomic."""
+    serving_dir = os.path.abspath(serving_dir)
+    return os.path.join(os.path.dirname(serving_dir), f".{os.path.basename(serving_dir)}-staging")
+
+
 def versions(serving_dir: str) -> list[str]:
     """Published versions, oldest first (names sort by time)."""
     if not os.path.isdir(serving_dir):
@@ -138,15 +143,21 @@ def publish(serving_dir: str, tflite_model: bytes, labels: list[str], metadata: 
     """Writes <serving_dir>/<version>/{model.tflite, labels.txt, model.json[, saved_model/]}, then
     moves `latest` and prunes all but the newest `keep_versions` (0: keep all; never `latest`).
 
-    The version directory is assembled under a hidden temp name and renamed into place, and
-    `latest` is replaced by an atomic rename, so readers only ever see complete versions.
+    The version is assembled in a staging directory beside serving_dir and renamed into place, and
+    `latest` is replaced by an atomic rename, so readers of serving_dir only ever see complete
+    versions, even if the process is killed. Callers hold the run lock: a publish clears what a
+    killed one left in staging.
     """
     os.makedirs(serving_dir, exist_ok=True)
+    staging_root = staging_dir(serving_dir)
+    shutil.rmtree(staging_root, ignore_errors=True)
+    os.makedirs(staging_root)
     version = _new_version(serving_dir)
     metadata = {**metadata, "version": version, "tflite_sha256": hashlib.sha256(tflite_model).hexdigest(),
                 "tflite_bytes": len(tflite_model)}
-    staging = tempfile.mkdtemp(prefix=f".{version}.", dir=serving_dir)
+    staging = os.path.join(staging_root, version)
     try:
+        os.makedirs(staging)
         with open(os.path.join(staging, "model.tflite"), "wb") as f:
             f.write(tflite_model)
         with open(os.path.join(staging, "labels.txt"), "w") as f:
@@ -155,14 +166,12 @@ def publish(serving_dir: str, tflite_model: bytes, labels: list[str], metadata: 
             json.dump(metadata, f, indent=2)
         if saved_model_dir:
             shutil.copytree(saved_model_dir, os.path.join(staging, "saved_model"))
-        os.chmod(staging, 0o755)
         os.rename(staging, os.path.join(serving_dir, version))
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    link_tmp = os.path.join(serving_dir, f".{LATEST}.{os.getpid()}")
-    os.symlink(version, link_tmp)
-    os.replace(link_tmp, os.path.join(serving_dir, LATEST))
+        link = os.path.join(staging_root, LATEST)
+        os.symlink(version, link)
+        os.replace(link, os.path.join(serving_dir, LATEST))
+    finally:
+        shutil.rmtree(staging_root, ignore_errors=True)
     if keep_versions:
         for old in versions(serving_dir)[:-keep_versions]:
             if old != version:

@@ -67,6 +67,19 @@ def test_failed_publish_leaves_no_partial_version(tmp_path):
     with pytest.raises(TypeError):
         tflite.publish(serving, b"model-2", ["0"], {"not json": object()})
     assert sorted(os.listdir(serving)) == before
+    assert not os.path.exists(tflite.staging_dir(serving))
+
+
+def test_publish_clears_what_a_killed_publish_left_in_staging(tmp_path):
+    serving = str(tmp_path / "serving")
+    tflite.publish(serving, b"model-1", ["0"], {})
+    half_written = os.path.join(tflite.staging_dir(serving), "20260101-000000")
+    os.makedirs(half_written)
+    open(os.path.join(half_written, "model.tflite"), "wb").write(b"half")
+    second = tflite.publish(serving, b"model-2", ["0"], {})
+    assert not os.path.exists(tflite.staging_dir(serving))
+    assert sorted(os.listdir(serving)) == sorted([*tflite.versions(serving), "latest"])
+    assert os.path.realpath(os.path.join(serving, "latest")) == os.path.realpath(second)
 
 
 @pytest.fixture(scope="module")
