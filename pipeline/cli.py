@@ -9,6 +9,7 @@ import dataclasses
 import logging
 import os
 import sys
+import tempfile
 import time
 
 EXIT_PUSHED, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_NOT_PUSHED, EXIT_BUSY = 0, 1, 2, 3, 4
@@ -65,13 +66,18 @@ def _quiet_logs() -> None:
 
 
 def _check_output_dir(output_dir: str) -> None:
+    """Fails before any work if the output dir cannot be written: tries it, since a read-only mount or
+    a file system like /proc defeats permission bits (and root ignores them)."""
     from components.mnist_example_gen.mnist_data import DataError
     parent = os.path.dirname(os.path.abspath(output_dir))
     if not os.path.isdir(parent):
         raise DataError(f"{output_dir}: parent directory {parent} does not exist")
     target = output_dir if os.path.exists(output_dir) else parent
-    if not os.access(target, os.W_OK | os.X_OK):
-        raise DataError(f"{output_dir}: not writable")
+    try:
+        with tempfile.TemporaryFile(dir=target):
+            pass
+    except OSError as e:
+        raise DataError(f"{output_dir}: cannot write to {target} ({e.strerror})") from None
 
 
 def _data_error_in(exc: BaseException):

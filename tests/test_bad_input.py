@@ -4,13 +4,14 @@ import gzip
 import re
 import os
 import shutil
+import subprocess
 
 import numpy as np
 import pytest
 
 from components.mnist_example_gen.mnist_data_test import write_idx
 from components.tflite_pusher import tflite
-from tests.e2e import SLICE_ARGS, mnist_tfx, snapshot
+from tests.e2e import BIN_DIR, SLICE_ARGS, mnist_tfx, snapshot
 
 IMAGES, LABELS = "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"
 
@@ -97,3 +98,18 @@ def test_output_dir_problems_exit_2_before_any_work(mnist_dir, tmp_path):
     assert result.stderr.strip() == f"mnist-tfx: {tmp_path / 'missing' / 'out'}: parent directory " \
                                     f"{tmp_path / 'missing'} does not exist"
     assert not (tmp_path / "missing").exists()
+
+
+@pytest.mark.parametrize("output_name", ["out", ""], ids=["parent_read_only", "output_dir_read_only"])
+def test_read_only_output_dir_exits_2_before_any_work(mnist_dir, tmp_path, output_name):
+    """On a read-only file system, which even root cannot write: a tmpfs mounted read-only in a
+    private mount namespace."""
+    mount_point = tmp_path / "read_only"
+    mount_point.mkdir()
+    output_dir = str(mount_point / output_name)  # "" names the mount point itself
+    command = (f"mount -t tmpfs -o ro tmpfs {mount_point} && exec {BIN_DIR}/mnist-tfx run "
+               f"--data-dir {mnist_dir} --output-dir {output_dir}")
+    result = subprocess.run(["unshare", "--map-root-user", "--mount", "sh", "-c", command], capture_output=True,
+                            text=True, timeout=300, env=os.environ)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert result.stderr.strip() == f"mnist-tfx: {output_dir}: cannot write to {mount_point} (Read-only file system)"
