@@ -1,7 +1,7 @@
 """Entry file for the TFX CLI and `python pipeline/beam_runner.py`, configured by MNIST_TFX_* variables:
 
     tfx pipeline create --engine beam --pipeline_path pipeline/beam_runner.py
-    tfx run create --engine beam --pipeline_name mnist_tfx
+    tfx run create --engine beam --pipeline_name mnist-tfx
 """
 import dataclasses
 import os

@@ -12,12 +12,16 @@ import sys
 import tempfile
 import time
 
+from kubeflow import cli as kubeflow_cli
+
 EXIT_PUSHED, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_NOT_PUSHED, EXIT_BUSY = 0, 1, 2, 3, 4
 
 
-def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+def _add_config_flags(parser: argparse.ArgumentParser, exclude=()) -> None:
     from pipeline.config import PipelineConfig, env_name
     for field in dataclasses.fields(PipelineConfig):
+        if field.name in exclude:
+            continue
         choices = field.metadata["choices"]
         parser.add_argument("--" + field.name.replace("_", "-"), type=type(field.default), default=field.default,
                             choices=choices, metavar=None if choices else field.name.upper(),
@@ -44,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_config_flags(run)
     run.add_argument("-v", "--verbose", action="store_true", help="show TFX, Beam and TensorFlow logs")
+    kubeflow_cli.add_commands(commands, _add_config_flags)
     return parser
 
 
@@ -146,7 +151,8 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not {"-v", "--verbose"} & set(argv):
         _quiet_logs()
-    return run_command(build_parser().parse_args(argv))
+    args = build_parser().parse_args(argv)
+    return kubeflow_cli.main(args) if args.command == "kubeflow" else run_command(args)
 
 
 if __name__ == "__main__":

@@ -2,13 +2,14 @@
 (`--epochs` <-> MNIST_TFX_EPOCHS, `--data-dir` <-> MNIST_DIR) that the TFX CLI runner files read."""
 import dataclasses
 import os
+import shlex
 
 from components.mnist_example_gen.mnist_data import DATASETS
 from components.tflite_pusher.tflite import QUANTIZATIONS
 from models.architectures import ARCHITECTURES
 from models.trainer import DISTRIBUTIONS, LR_SCHEDULES, TrainingConfig
 
-PIPELINE_NAME = "mnist_tfx"
+PIPELINE_NAME = "mnist-tfx"  # also a valid Kubeflow pipeline name ([a-z0-9-])
 ENV_PREFIX = "MNIST_TFX_"
 ENV_OVERRIDES = {"data_dir": "MNIST_DIR"}
 
@@ -51,6 +52,9 @@ class PipelineConfig:
                                        "(in_memory measured fastest on full MNIST; see README)",
                                        ("in_memory", "multi_threading", "multi_processing"))
     beam_workers: int = _option(0, "Beam DirectRunner workers when not in_memory (0: one per CPU core)")
+    beam_args: str = _option("", "more Apache Beam options for the components' Beam jobs, e.g. "
+                                 "'--runner=FlinkRunner --flink_master=HOST:8081'; a --runner replaces the "
+                                 "local DirectRunner and its settings")
 
     def __post_init__(self):
         problems = [f"{name}={getattr(self, name)} must be >= 0" for name in (
@@ -92,10 +96,13 @@ class PipelineConfig:
 
     @property
     def beam_pipeline_args(self) -> list[str]:
+        extra = shlex.split(self.beam_args)
+        if any(arg.startswith("--runner") for arg in extra):
+            return extra
         args = ["--runner=DirectRunner", f"--direct_running_mode={self.direct_running_mode}"]
         if self.direct_running_mode != "in_memory":
             args.append(f"--direct_num_workers={self.beam_workers or os.cpu_count()}")
-        return args
+        return args + extra
 
 
 def env_name(field_name: str) -> str:

@@ -25,3 +25,12 @@ def test_out_of_range_settings_are_named():
         PipelineConfig(epochs=-1, accuracy_threshold=1.5)
     with pytest.raises(ValueError, match="arch='vgg' must be one of mlp, cnn"):
         config.from_env({"MNIST_TFX_ARCH": "vgg"})
+
+
+def test_beam_args_pass_through_and_a_runner_replaces_the_local_one():
+    assert PipelineConfig(beam_args="--direct_num_workers=1 --experiments=use_runner_v2").beam_pipeline_args == [
+        "--runner=DirectRunner", "--direct_running_mode=in_memory", "--direct_num_workers=1",
+        "--experiments=use_runner_v2"]
+    flink = "--runner=FlinkRunner --flink_master=flink:8081 --environment_type=EXTERNAL"
+    assert PipelineConfig(beam_args=flink).beam_pipeline_args == flink.split()
+    assert config.from_env({"MNIST_TFX_BEAM_ARGS": flink}).beam_pipeline_args == flink.split()

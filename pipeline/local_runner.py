@@ -1,7 +1,7 @@
 """Entry file for the TFX CLI's local engine, configured by MNIST_TFX_* variables:
 
     tfx pipeline create --engine local --pipeline_path pipeline/local_runner.py
-    tfx run create --engine local --pipeline_name mnist_tfx
+    tfx run create --engine local --pipeline_name mnist-tfx
 """
 import dataclasses
 import os

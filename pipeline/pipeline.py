@@ -18,7 +18,7 @@ from models.trainer import OUTPUT_KEY, SERVING_EXAMPLES_SIGNATURE
 from pipeline.config import PIPELINE_NAME, PipelineConfig
 from pipeline.fingerprint import source_fingerprint
 
-SCHEMA_DIR = os.path.join(os.path.dirname(__file__), "schema")
+SCHEMA_FILE = os.path.join(os.path.dirname(__file__), "schema", "schema.pbtxt")
 
 
 def eval_config(accuracy_threshold: float, max_regression_points: float) -> tfma.EvalConfig:
@@ -41,7 +41,10 @@ def eval_config(accuracy_threshold: float, max_regression_points: float) -> tfma
         ])])
 
 
-def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
+def create_pipeline(config: PipelineConfig, pipeline_root: str, serving_dir: str, schema_file: str = SCHEMA_FILE,
+                    metadata_connection_config=None, with_baseline: bool = True) -> tfx.dsl.Pipeline:
+    """The DAG. Without a baseline (open-source Kubeflow cannot run a Resolver) the Evaluator
+    judges on the accuracy threshold alone."""
     dataset = DATASETS[config.dataset]
     code_versions = {"code_version": source_fingerprint(models)}
     # Reads the MNIST files (checksums verified) into `train` and `eval` tf.Examples.
@@ -50,7 +53,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
                                   max_eval_examples=config.max_eval_examples,
                                   code_version=source_fingerprint(components.mnist_example_gen))
     # Imports the curated schema: 784 pixels in 0-255, label in 0-9 with every digit present.
-    schema_gen = tfx.components.ImportSchemaGen(schema_file=os.path.join(SCHEMA_DIR, "schema.pbtxt"))
+    schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_file)
     # Computes statistics of both splits (the schema marks the label categorical, so digits are counted).
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"],
                                                   schema=schema_gen.outputs["schema"])
@@ -77,16 +80,17 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     baseline = tfx.dsl.Resolver(strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
                                 model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
                                 model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing)
-                                ).with_id("latest_blessed_model_resolver")
+                                ).with_id("latest_blessed_model_resolver") if with_baseline else None
     # Scores the model on `eval` (overall and per digit) and blesses it if it passes both gates.
     evaluator = tfx.components.Evaluator(examples=example_gen.outputs["examples"],
-                                         model=trainer.outputs["model"], baseline_model=baseline.outputs["model"],
+                                         model=trainer.outputs["model"],
+                                         baseline_model=baseline.outputs["model"] if baseline else None,
                                          example_splits=["eval"],
                                          eval_config=eval_config(config.accuracy_threshold, config.max_regression))
     # If blessed: converts to TFLite, checks it on `eval` in LiteRT against the evaluated model, publishes it.
     pusher = TFLitePusher(model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
                           evaluation=evaluator.outputs["evaluation"], examples=example_gen.outputs["examples"],
-                          serving_dir=config.serving_dir, quantize=config.quantize,
+                          serving_dir=serving_dir, quantize=config.quantize,
                           max_quantization_drop=config.max_quantization_drop / 100,
                           keep_versions=config.keep_versions,
                           custom_config={"architecture": config.arch, "dataset": config.dataset,
@@ -95,11 +99,10 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
                                          **code_versions})
     return tfx.dsl.Pipeline(
         pipeline_name=PIPELINE_NAME,
-        pipeline_root=config.pipeline_root,
-        components=[example_gen, statistics_gen, schema_gen, example_validator, transform, trainer,
-                    baseline, evaluator, pusher],
+        pipeline_root=pipeline_root,
+        components=[c for c in (example_gen, statistics_gen, schema_gen, example_validator, transform, trainer,
+                                baseline, evaluator, pusher) if c],
         enable_cache=True,
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-            config.metadata_path),
+        metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=config.beam_pipeline_args,
     )

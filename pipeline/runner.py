@@ -7,6 +7,7 @@ import os
 
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from tfx.orchestration.beam.beam_dag_runner import BeamDagRunner
+from tfx.orchestration.metadata import sqlite_metadata_connection_config
 
 from components.mnist_example_gen import mnist_data
 from pipeline.config import PipelineConfig
@@ -46,4 +47,6 @@ def exclusive(output_dir: str):
 def run(config: PipelineConfig) -> None:
     config = resolve_data(config)
     with exclusive(config.output_dir):
-        ORCHESTRATORS[config.runner]().run(create_pipeline(config))
+        ORCHESTRATORS[config.runner]().run(create_pipeline(
+            config, pipeline_root=config.pipeline_root, serving_dir=config.serving_dir,
+            metadata_connection_config=sqlite_metadata_connection_config(config.metadata_path)))

@@ -154,8 +154,8 @@ def test_tfx_cli_runs_the_same_pipeline(first_run, mnist_dir, output_dir, tmp_pa
         return result.stdout
 
     tfx("pipeline", "create", "--engine", "beam", "--pipeline_path", runner_file)
-    assert "mnist_tfx" in tfx("pipeline", "list", "--engine", "beam")
-    tfx("run", "create", "--engine", "beam", "--pipeline_name", "mnist_tfx")
+    assert "mnist-tfx" in tfx("pipeline", "list", "--engine", "beam")
+    tfx("run", "create", "--engine", "beam", "--pipeline_name", "mnist-tfx")
     assert len(outcome.run_ids(os.path.join(output_dir, "metadata.sqlite"))) == runs_before + 1
     run = outcome.read_run(os.path.join(output_dir, "metadata.sqlite"))
     assert {c.name: c.state for c in run.components} == {name: "complete" if name == "Resolver" else "cached"

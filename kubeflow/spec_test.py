@@ -1,0 +1,71 @@
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+from google.protobuf import json_format
+from kfp.pipeline_spec import pipeline_spec_pb2
+
+from kubeflow import spec
+from pipeline.config import PipelineConfig
+
+TASKS = {"MnistExampleGen", "ImportSchemaGen", "StatisticsGen", "StrictExampleValidator", "Transform", "Trainer",
+         "Evaluator", "TFLitePusher"}
+COMPILE = ["kubeflow", "compile", "--pipeline-root", "gs://bucket/mnist-tfx", "--data-uri", "gs://bucket/mnist",
+           "--image", "registry.example/mnist-tfx:7", "--arch", "mlp", "--epochs", "5"]
+
+
+def compile_with_cli(output_path) -> subprocess.CompletedProcess:
+    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "mnist-tfx"), *COMPILE,
+                           "--output", str(output_path)], capture_output=True, text=True, timeout=300, check=True)
+
+
+def load(path) -> pipeline_spec_pb2.PipelineSpec:
+    return json_format.ParseDict(yaml.safe_load(open(path)), pipeline_spec_pb2.PipelineSpec())
+
+
+def test_compiled_spec_holds_the_whole_dag_with_our_image_and_caching(tmp_path):
+    result = compile_with_cli(tmp_path / "pipeline.yaml")
+    assert "8 tasks" in result.stdout and "Resolver is left out" in result.stdout
+    pipeline_spec = load(tmp_path / "pipeline.yaml")
+    tasks = pipeline_spec.root.dag.tasks
+    assert set(tasks) == TASKS
+    assert {name for name, task in tasks.items() if task.caching_options.enable_cache} == TASKS - {"MnistExampleGen"}
+    executors = json_format.MessageToDict(pipeline_spec.deployment_spec)["executors"]
+    assert {e["container"]["image"] for e in executors.values()} == {"registry.example/mnist-tfx:7"}
+    assert pipeline_spec.default_pipeline_root == "gs://bucket/mnist-tfx"
+    text = (tmp_path / "pipeline.yaml").read_text()
+    for value in ("models.trainer.run_fn", "models.preprocessing.preprocessing_fn", "gs://bucket/mnist",
+                  "gs://bucket/mnist-tfx/serving", f"{spec.IMAGE_SOURCE_DIR}/pipeline/schema/schema.pbtxt"):
+        assert f"stringValue: {value}\n" in text, value
+    assert "module_file" not in text
+    trainer_parameters = tasks["Trainer"].inputs.parameters
+    training = json.loads(trainer_parameters["custom_config"].runtime_value.constant_value.string_value)
+    assert (training["arch"], training["epochs"]) == ("mlp", 5)
+
+
+def test_compiling_twice_gives_identical_files(tmp_path):
+    compile_with_cli(tmp_path / "first.yaml")
+    compile_with_cli(tmp_path / "second.yaml")
+    assert (tmp_path / "first.yaml").read_bytes() == (tmp_path / "second.yaml").read_bytes()
+
+
+def test_the_resolver_stays_for_vertex():
+    tasks = spec.build_spec(PipelineConfig(data_dir="gs://b/mnist"), "img", "gs://b/root", keep_resolver=True)
+    assert set(tasks["root"]["dag"]["tasks"]) == TASKS | {"latest_blessed_model_resolver-model-resolver",
+                                                          "latest_blessed_model_resolver-model-blessing-resolver"}
+
+
+def test_a_json_spec_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="must be a .yaml file"):
+        spec.write_spec({}, str(tmp_path / "pipeline.json"))
+    assert not os.listdir(tmp_path)
+
+
+def test_the_image_puts_the_project_where_the_spec_looks():
+    dockerfile = open(os.path.join(os.path.dirname(spec.__file__), "Dockerfile")).read()
+    assert re.search(rf"^WORKDIR {spec.IMAGE_SOURCE_DIR}$", dockerfile, re.M)
+    assert re.search(r"^FROM gcr.io/tfx-oss-public/tfx:1\.21\.0$", dockerfile, re.M)
