@@ -3,6 +3,7 @@ import json
 import os
 from typing import Any, Dict, List
 
+import tensorflow as tf
 import tensorflow_model_analysis as tfma
 from absl import logging
 from tfx import types
@@ -104,7 +105,7 @@ class Executor(pusher_executor.Executor):
         labels_text = config.get("labels") or [str(i) for i in range(NUM_CLASSES)]
         version_dir = tflite.publish(serving_dir, tflite_model, labels_text, metadata, saved_model_dir=model_dir,
                                      keep_versions=exec_properties["keep_versions"])
-        with open(os.path.join(pushed_model.uri, "model.tflite"), "wb") as f:
+        with tf.io.gfile.GFile(os.path.join(pushed_model.uri, "model.tflite"), "wb") as f:
             f.write(tflite_model)
         self._MarkPushed(pushed_model, pushed_destination=version_dir, pushed_version=os.path.basename(version_dir))
         logging.info("Pushed %s", version_dir)

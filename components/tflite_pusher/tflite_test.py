@@ -1,3 +1,4 @@
+import hashlib
 import json
 import os
 
@@ -132,3 +133,26 @@ def test_keep_versions_prunes_the_oldest_but_never_latest(tmp_path):
     published = [tflite.publish(serving, f"model-{i}".encode(), ["0"], {}, keep_versions=2) for i in range(4)]
     assert tflite.versions(serving) == [os.path.basename(p) for p in published[-2:]]
     assert os.path.realpath(os.path.join(serving, "latest")) == os.path.realpath(published[-1])
+
+
+def test_publish_to_an_object_store_writes_model_json_last_then_the_latest_pointer(tmp_path):
+    """A URI takes the object-store path through tf.io.gfile: file:// here stands in for gs:// and
+    s3://, which this machine cannot reach."""
+    serving = f"file://{tmp_path}/serving"
+    saved_model = tmp_path / "saved_model"
+    (saved_model / "variables").mkdir(parents=True)
+    (saved_model / "saved_model.pb").write_bytes(b"graph")
+    (saved_model / "variables" / "variables.index").write_bytes(b"index")
+    tflite.publish(serving, b"model-1", ["0", "1"], {})
+    killed = os.path.join(serving, "20990101-000000")  # a publish killed before model.json
+    tf.io.gfile.makedirs(killed)
+    tf.io.gfile.GFile(os.path.join(killed, "model.tflite"), "wb").write(b"half")
+    assert len(tflite.versions(serving)) == 1
+    second = tflite.publish(serving, b"model-2", ["0", "1"], {}, saved_model_dir=str(saved_model), keep_versions=1)
+    assert tflite.versions(serving) == [os.path.basename(second)]
+    assert not tf.io.gfile.exists(killed)
+    assert tf.io.gfile.GFile(os.path.join(serving, "LATEST")).read() == os.path.basename(second) + "\n"
+    assert tflite.latest_metadata(serving)["tflite_sha256"] == hashlib.sha256(b"model-2").hexdigest()
+    assert tf.io.gfile.GFile(os.path.join(second, "saved_model", "variables", "variables.index"), "rb").read() == b"index"
+    assert tf.io.gfile.GFile(os.path.join(second, "labels.txt")).read() == "0\n1\n"
+    assert sorted(os.listdir(tmp_path / "serving")) == sorted(["LATEST", os.path.basename(second)])  # no symlink
