@@ -1,11 +1,13 @@
 """Reading and checking MNIST-format data: IDX `.gz` files and Keras' `mnist.npz`.
 
 Plain Python and numpy, no TFX: the ExampleGen executor and the CLI's pre-flight check
-both call `load_split`, so bad data is named the same way wherever it is found.
+both call `load_split`, so bad data is named the same way wherever it is found. A data
+directory may also be a URI (gs://, s3://, hdfs://), read through tf.io.gfile.
 """
 import glob
 import gzip
 import hashlib
+import io
 import os
 import shutil
 import struct
@@ -67,19 +69,38 @@ SPLIT_SOURCES = {"train": ("train", "train"), "eval": ("t10k", "test")}
 
 
 def sha256_of(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return hashlib.sha256(_read_bytes(path)).hexdigest()
 
 
-def _read_idx(path: str, magic: int, expected_dims: int) -> np.ndarray:
+def _is_uri(path: str) -> bool:
+    return "://" in path
+
+
+def _gfile():
+    import tensorflow as tf  # only remote data needs TensorFlow's file systems
+    return tf.io.gfile, tf.errors.OpError
+
+
+def _exists(path: str) -> bool:
+    return _gfile()[0].exists(path) if _is_uri(path) else os.path.lexists(path)
+
+
+def _read_bytes(path: str) -> bytes:
+    if _is_uri(path):
+        gfile, op_error = _gfile()
+        try:
+            with gfile.GFile(path, "rb") as f:
+                return f.read()
+        except op_error as e:
+            raise DataError(f"{path}: cannot read ({e.message})") from None
     try:
         with open(path, "rb") as f:
-            raw = f.read()
+            return f.read()
     except OSError as e:
         raise DataError(f"{path}: cannot read ({e.strerror})") from None
+
+
+def _parse_idx(path: str, raw: bytes, magic: int, expected_dims: int) -> np.ndarray:
     if path.endswith(".gz"):
         if raw[:2] != b"\x1f\x8b":
             kind = "an HTML page" if raw.lstrip()[:1] == b"<" else "not gzip data"
@@ -104,13 +125,15 @@ def _read_idx(path: str, magic: int, expected_dims: int) -> np.ndarray:
 def _read_canonical_idx(path: str, magic: int, expected_dims: int, dataset: Dataset, verify: bool) -> np.ndarray:
     """Reads an IDX file; a file under a canonical name must also carry the canonical sha256."""
     expected = dataset.files.get(os.path.basename(path)) if verify else None
+    raw = _read_bytes(path)
+    checksum_differs = bool(expected) and hashlib.sha256(raw).hexdigest() != expected
     try:
-        array = _read_idx(path, magic, expected_dims)
+        array = _parse_idx(path, raw, magic, expected_dims)
     except DataError as e:
-        if expected and os.path.isfile(path) and os.access(path, os.R_OK) and sha256_of(path) != expected:
+        if checksum_differs:
             raise DataError(f"{e}; its sha256 differs from the canonical {dataset.name} file") from None
         raise
-    if expected and sha256_of(path) != expected:
+    if checksum_differs:
         raise DataError(f"{path}: sha256 differs from the canonical {dataset.name} file {expected[:16]}… "
                         f"(to use other data on purpose, give it a non-canonical name such as "
                         f"{os.path.basename(path).replace('-idx', '.idx')})")
@@ -134,7 +157,7 @@ def _find_idx(data_dir: str, stem: str, kind: str) -> str:
     canonical gzip), compressed or not, else uncompressed canonical."""
     candidates = [f"{stem}-{kind}-ubyte.gz", f"{stem}.{kind}-ubyte.gz", f"{stem}.{kind}-ubyte", f"{stem}-{kind}-ubyte"]
     for name in candidates:
-        if os.path.lexists(os.path.join(data_dir, name)):
+        if _exists(os.path.join(data_dir, name)):
             return os.path.join(data_dir, name)
     return os.path.join(data_dir, candidates[0])
 
@@ -144,19 +167,19 @@ def load_split(data_dir: str, split: str, dataset: Dataset = MNIST, verify_check
     idx_prefix, npz_suffix = SPLIT_SOURCES[split]
     images_path = _find_idx(data_dir, f"{idx_prefix}-images", "idx3")
     labels_path = _find_idx(data_dir, f"{idx_prefix}-labels", "idx1")
-    if os.path.exists(images_path) or os.path.exists(labels_path) or not dataset.npz_name:
+    if _exists(images_path) or _exists(labels_path) or not dataset.npz_name:
         for path in (images_path, labels_path):
-            if not os.path.exists(path):
+            if not _exists(path):
                 raise DataError(f"{path}: missing ({describe_expected(dataset)})")
         images = _read_canonical_idx(images_path, IMAGE_MAGIC, 3, dataset, verify_checksums)
         labels = _read_canonical_idx(labels_path, LABEL_MAGIC, 1, dataset, verify_checksums)
         _check_arrays(images, labels, images_path, labels_path)
         return images, labels
     npz_path = os.path.join(data_dir, dataset.npz_name)
-    if not os.path.exists(npz_path):
+    if not _exists(npz_path):
         raise DataError(f"{data_dir}: no {dataset.name} data ({describe_expected(dataset)})")
     try:
-        with np.load(npz_path) as npz:
+        with np.load(io.BytesIO(_read_bytes(npz_path))) as npz:
             images, labels = npz[f"x_{npz_suffix}"], npz[f"y_{npz_suffix}"]
     except (OSError, ValueError, KeyError, zlib.error) as e:
         raise DataError(f"{npz_path}: not a readable Keras mnist.npz ({e})") from None
@@ -178,7 +201,10 @@ def has_data(data_dir: str, dataset: Dataset) -> bool:
 
 
 def fingerprint_patterns(data_dir: str, dataset: Dataset) -> dict:
-    """Split name -> glob of the files it is read from (Keras' npz holds both splits)."""
+    """Split name -> glob of the files it is read from (Keras' npz holds both splits). A URI is not
+    listed, so that compiling for a cluster needs no storage access: remote data is IDX files."""
+    if _is_uri(data_dir):
+        return {split: f"{prefix}-*" for split, (prefix, _) in SPLIT_SOURCES.items()}
     idx_present = any(os.path.basename(p).startswith(("train-", "t10k-"))
                       for p in glob.glob(os.path.join(data_dir, "*")))
     if dataset.npz_name and not idx_present and glob.glob(os.path.join(data_dir, dataset.npz_name)):
@@ -215,6 +241,8 @@ def download(dataset: Dataset, dest_dir: str, base_url: str | None = None, timeo
 def resolve_data_dir(dataset: Dataset, data_dir: str | None = None) -> str:
     """--data-dir / MNIST_DIR, else the local cache, else a checked download into the cache."""
     data_dir = data_dir or os.environ.get("MNIST_DIR")
+    if data_dir and _is_uri(data_dir):
+        return data_dir
     if data_dir:
         if not os.path.isdir(data_dir):
             raise DataError(f"{data_dir}: data directory does not exist")

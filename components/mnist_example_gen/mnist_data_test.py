@@ -45,6 +45,22 @@ def test_reads_the_canonical_files(mnist_dir):
     assert np.bincount(labels).tolist() == TEST_LABEL_COUNTS
 
 
+def test_a_uri_is_read_through_tf_io_gfile(copy_of_mnist, mnist_eval):
+    """file:// stands in for gs:// and s3://, which this machine cannot reach: the same gfile path."""
+    uri = f"file://{copy_of_mnist}"
+    assert mnist_data.resolve_data_dir(mnist_data.MNIST, uri) == uri
+    images, labels = mnist_data.load_split(uri, "eval")
+    np.testing.assert_array_equal(images, mnist_eval[0])
+    np.testing.assert_array_equal(labels, mnist_eval[1])
+    assert mnist_data.fingerprint_patterns(uri, mnist_data.MNIST) == {"train": "train-*", "eval": "t10k-*"}
+    (copy_of_mnist / "t10k-labels-idx1-ubyte.gz").write_bytes(b"<html>Not Found</html>")
+    with pytest.raises(DataError, match=rf"^{uri}/t10k-labels-idx1-ubyte.gz: an HTML page, expected a gzip"):
+        mnist_data.load_split(uri, "eval")
+    os.remove(copy_of_mnist / "t10k-labels-idx1-ubyte.gz")
+    with pytest.raises(DataError, match=rf"^{uri}/t10k-labels-idx1-ubyte.gz: missing"):
+        mnist_data.load_split(uri, "eval")
+
+
 def test_reads_fashion_mnist(fashion_mnist_dir):
     images, labels = mnist_data.load_split(fashion_mnist_dir, "eval", mnist_data.FASHION_MNIST)
     assert images.shape == (10000, 28, 28)
