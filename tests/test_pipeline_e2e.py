@@ -138,24 +138,27 @@ def test_bad_data_dir_exits_2_with_one_line_before_any_work(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_tfx_cli_runs_the_same_pipeline(first_run, mnist_dir, output_dir, tmp_path):
-    """`tfx pipeline create` + `tfx run create` with settings from MNIST_TFX_* variables: every
-    component is a cache hit of the CLI's run, so it is the same pipeline, not a look-alike."""
+@pytest.mark.parametrize("engine", ["beam", "local"])
+def test_tfx_cli_runs_the_same_pipeline(first_run, mnist_dir, output_dir, tmp_path, engine):
+    """`tfx pipeline create|update|list` + `tfx run create` with settings from MNIST_TFX_* variables
+    and the CLI's home in a temp dir: every component is a cache hit of the CLI's run, so it is the
+    same pipeline, not a look-alike."""
     env = {"HOME": str(tmp_path), "MNIST_DIR": mnist_dir, "MNIST_TFX_OUTPUT_DIR": output_dir}
     flags = dict(zip(SLICE_ARGS[::2], SLICE_ARGS[1::2]))
     env.update({"MNIST_TFX_" + flag[2:].upper().replace("-", "_"): value for flag, value in flags.items()})
-    runner_file = os.path.join(os.path.dirname(__file__), "..", "pipeline", "beam_runner.py")
+    runner_file = os.path.join(os.path.dirname(__file__), "..", "pipeline", f"{engine}_runner.py")
     runs_before = len(outcome.run_ids(os.path.join(output_dir, "metadata.sqlite")))
 
     def tfx(*args):
-        result = subprocess.run([os.path.join(BIN_DIR, "tfx"), *args], capture_output=True, text=True,
-                                timeout=900, env={**os.environ, **env})
+        result = subprocess.run([os.path.join(BIN_DIR, "tfx"), *args, "--engine", engine], capture_output=True,
+                                text=True, timeout=900, env={**os.environ, **env})
         assert result.returncode == 0, result.stderr[-3000:]
         return result.stdout
 
-    tfx("pipeline", "create", "--engine", "beam", "--pipeline_path", runner_file)
-    assert "mnist-tfx" in tfx("pipeline", "list", "--engine", "beam")
-    tfx("run", "create", "--engine", "beam", "--pipeline_name", "mnist-tfx")
+    tfx("pipeline", "create", "--pipeline_path", runner_file)
+    tfx("pipeline", "update", "--pipeline_path", runner_file)
+    assert "mnist-tfx" in tfx("pipeline", "list")
+    tfx("run", "create", "--pipeline_name", "mnist-tfx")
     assert len(outcome.run_ids(os.path.join(output_dir, "metadata.sqlite"))) == runs_before + 1
     run = outcome.read_run(os.path.join(output_dir, "metadata.sqlite"))
     assert {c.name: c.state for c in run.components} == {name: "complete" if name == "Resolver" else "cached"
