@@ -9,8 +9,10 @@ Early stopping and the best-epoch checkpoint watch a validation slice held out f
 *training* split; the eval split, which gates the model, is never read here.
 """
 import dataclasses
+import json
 import os
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -86,6 +88,14 @@ def training_dataset(images, labels, config: TrainingConfig) -> tf.data.Dataset:
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
+def is_chief() -> bool:
+    """Without TF_CONFIG, or as the cluster's chief (worker 0 when no chief is named)."""
+    tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    task, cluster = tf_config.get("task", {}), tf_config.get("cluster", {})
+    return (not task or task.get("type") == "chief"
+            or (task.get("type") == "worker" and task.get("index") == 0 and "chief" not in cluster))
+
+
 def distribution_strategy(name: str) -> tf.distribute.Strategy:
     """`auto`: all local GPUs when there are several, else the default (one device)."""
     if name == "multi_worker":  # workers and their roles come from TF_CONFIG
@@ -141,7 +151,8 @@ def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput, expor
     })
 
 
-def train(config: TrainingConfig, images: np.ndarray, labels: np.ndarray, run_dir: str) -> keras.Model:
+def train(config: TrainingConfig, images: np.ndarray, labels: np.ndarray, run_dir: str,
+          strategy: tf.distribute.Strategy | None = None) -> keras.Model:
     """Fits on all but the first `validation_fraction` of the images; returns the best epoch's model."""
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
@@ -155,7 +166,7 @@ def train(config: TrainingConfig, images: np.ndarray, labels: np.ndarray, run_di
     learning_rate = (keras.optimizers.schedules.CosineDecay(config.learning_rate, steps)
                      if config.lr_schedule == "cosine" else config.learning_rate)
 
-    with distribution_strategy(config.distribution).scope():
+    with (strategy or distribution_strategy(config.distribution)).scope():
         model = architectures.build(config.arch)
         model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -168,14 +179,20 @@ def train(config: TrainingConfig, images: np.ndarray, labels: np.ndarray, run_di
     if config.patience:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config.patience))
     model.fit(train_data, validation_data=validation, epochs=config.epochs, verbose=0, callbacks=callbacks)
-    model.load_weights(best)
+    if is_chief():  # other workers write no checkpoint; their model is not exported
+        model.load_weights(best)
     return model
 
 
 def run_fn(fn_args: FnArgs) -> None:
     config = TrainingConfig.from_custom_config(fn_args.custom_config)
     logging.info("Training %s", config)
+    strategy = distribution_strategy(config.distribution)  # multi-worker: before any other TF op
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
     images, labels = load_transformed(fn_args.train_files, tf_transform_output)
-    model = train(config, images, labels, fn_args.model_run_dir)
-    export(model, tf_transform_output, fn_args.serving_model_dir)
+    model = train(config, images, labels, fn_args.model_run_dir, strategy)
+    if is_chief():
+        export(model, tf_transform_output, fn_args.serving_model_dir)
+    else:  # every worker saves (a collective step); only the chief's copy is kept
+        with tempfile.TemporaryDirectory() as discarded:
+            export(model, tf_transform_output, discarded)

@@ -1,5 +1,9 @@
 import json
 import os
+import re
+import socket
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -86,3 +90,37 @@ def test_run_fn_never_reads_the_eval_split(train_files, transform_output, tmp_pa
     assert os.listdir(tmp_path / "run")  # TensorBoard logs and the best-epoch checkpoint
     model = tflite.convert(str(tmp_path / "serving"), trainer.SERVING_IMAGES_SIGNATURE)
     assert tflite.accuracy(tflite.predict(model, mnist_eval[0][:500]), mnist_eval[1][:500]) > 0.8
+
+
+# One worker of a cluster: run_fn exactly as the Trainer calls it, with TF_CONFIG from the environment.
+WORKER = """
+import json, sys
+from tfx.components.trainer.fn_args_utils import FnArgs
+from models import trainer
+trainer.run_fn(FnArgs(**json.loads(sys.argv[1])))
+"""
+
+
+def test_two_workers_train_in_sync_and_only_the_chief_exports(train_files, transform_output, tmp_path):
+    """MultiWorkerMirroredStrategy from TF_CONFIG, two worker processes on this machine."""
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+    workers = []
+    for index in range(2):
+        fn_args = dict(train_files=[train_files], transform_output=os.path.dirname(transform_output.transform_savedmodel_dir),
+                       serving_model_dir=str(tmp_path / f"serving-{index}"), model_run_dir=str(tmp_path / "run"),
+                       custom_config={"arch": "mlp", "epochs": 2, "batch_size": 64, "distribution": "multi_worker"})
+        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        workers.append(subprocess.Popen([sys.executable, "-c", WORKER, json.dumps(fn_args)], env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outputs = [worker.communicate(timeout=600)[0] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
+    assert os.path.exists(tmp_path / "serving-0" / "saved_model.pb")
+    assert not os.path.exists(tmp_path / "serving-1")  # the other worker's export went to a temp dir
+    # Synchronous training: both workers report the same all-reduced loss and accuracy each epoch.
+    metrics = [re.findall(r"epoch +\d/2 +loss \S+ +acc \S+ +val_acc \S+", output) for output in outputs]
+    assert len(metrics[0]) == 2 and metrics[0] == metrics[1], metrics
