@@ -48,12 +48,23 @@ def build_parser() -> argparse.ArgumentParser:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_config_flags(run)
     run.add_argument("-v", "--verbose", action="store_true", help="show TFX, Beam and TensorFlow logs")
+    predict = commands.add_parser("predict", help="classify digit images (PNG, JPEG, IDX) with a pushed .tflite")
+    predict.add_argument("images", nargs="+", metavar="IMAGE",
+                         help="PNG/JPEG of any size (dark on light or light on dark), or an IDX images file")
+    predict.add_argument("--model", default="", help="a .tflite file (default: the latest push under --output-dir)")
+    predict.add_argument("--output-dir", default="out", help="default: %(default)s")
+    predict.add_argument("--top-k", type=int, default=1, choices=range(1, 11), metavar="K",
+                         help="labels to show per image (default: 1)")
+    predict.add_argument("--json", action="store_true", help="machine-readable output")
+    runs = commands.add_parser("runs", help="list past runs recorded in an output dir's ML Metadata")
+    runs.add_argument("--output-dir", default="out", help="default: %(default)s")
     kubeflow_cli.add_commands(commands, _add_config_flags)
     return parser
 
 
 def _quiet_logs() -> None:
-    """Errors only from TF, TFX and Beam; `-v` keeps all their logs. Called before TF is imported."""
+    """Errors only from TF, TFX and Beam until pipeline.progress takes over (`-v` keeps all their
+    logs). Called before TF is imported."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # inherited by Beam worker processes too
     from absl import logging as absl_logging
     absl_logging.set_verbosity(absl_logging.ERROR)
@@ -94,24 +105,78 @@ def _data_error_in(exc: BaseException):
     return None
 
 
-def _print_summary(config, outcome) -> int:
-    print(f"\nrun {outcome.run_id}")
-    for component in outcome.components:
+def _evaluated_accuracy(run) -> float | None:
+    from components.tflite_pusher.executor import evaluated_accuracy
+    evaluator = run.component("Evaluator")
+    return evaluated_accuracy(run.output("Evaluator", "evaluation")["uri"]) if evaluator and evaluator.state in (
+        "complete", "cached") else None
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2%}"
+
+
+def _yes_no(value: bool | None) -> str:
+    return "–" if value is None else "yes" if value else "no"
+
+
+def _print_summary(run, log_path: str) -> int:
+    print(f"\nrun {run.run_id}")
+    for component in run.components:
         print(f"  {component.name:<24} {component.state:<9} {component.seconds:7.1f} s")
-    pusher = outcome.component("TFLitePusher")
-    pushed = (pusher.outputs.get("pushed_model") or [{}])[0] if pusher else {}
-    if pushed.get("pushed") == 1:
-        print(f"\npushed {pushed['pushed_destination']}/model.tflite "
-              f"(TFLite accuracy {pushed['tflite_accuracy']:.2%} on the eval split)")
-        print(f"latest: {os.path.join(config.serving_dir, 'latest')}")
+    pushed = run.pushed
+    print(f"  {'Evaluator accuracy':<24} {_percent(_evaluated_accuracy(run))}  (the trained model on the eval split)")
+    print(f"  {'TFLite accuracy':<24} {_percent(run.output('TFLitePusher', 'pushed_model').get('tflite_accuracy'))}"
+          f"  (the .tflite in LiteRT, same images)")
+    print(f"  {'blessed':<24} {_yes_no(run.blessed)}")
+    if pushed:
+        tflite_path = os.path.join(pushed["pushed_destination"], "model.tflite")
+        print(f"  {'pushed':<24} version {pushed['pushed_version']}: {tflite_path} "
+              f"({os.path.getsize(tflite_path) / 1024:,.0f} KB)")
+    print(f"  {'log':<24} {log_path}")
+    if pushed:
         return EXIT_PUSHED
-    print(f"\nnot pushed: {pushed.get('not_pushed_reason', 'the Pusher did not run')}", file=sys.stderr)
+    print(f"\nnot pushed: {run.not_pushed_reason}", file=sys.stderr)
     return EXIT_NOT_PUSHED
+
+
+def predict_command(args: argparse.Namespace) -> int:
+    from components.mnist_example_gen.mnist_data import DataError
+    from pipeline import predict
+    try:
+        results = predict.classify(predict.model_path(args.model, args.output_dir), args.images, args.top_k)
+    except DataError as e:
+        print(f"mnist-tfx: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(predict.format_results(results, args.json))
+    return 0
+
+
+def runs_command(args: argparse.Namespace) -> int:
+    from pipeline import outcome
+    metadata_path = os.path.join(args.output_dir, "metadata.sqlite")
+    if not os.path.exists(metadata_path):
+        print(f"mnist-tfx: {metadata_path}: no runs recorded (run `mnist-tfx run --output-dir {args.output_dir}`)",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"{'run id':<24} {'started (UTC)':<19} {'arch':<14} {'epochs':>6} {'eval acc':>8} {'TFLite':>7} "
+          f"{'blessed':<7} {'pushed version':<19} cached")
+    for run_id in outcome.run_ids(metadata_path):
+        run = outcome.read_run(metadata_path, run_id)
+        training = run.training
+        cached = [c.name for c in run.components if c.state == "cached"]
+        print(f"{run.run_id:<24} {run.started:%Y-%m-%d %H:%M:%S} {training.get('arch', '–'):<14} "
+              f"{training.get('epochs', '–'):>6} {_percent(_evaluated_accuracy(run)):>8} "
+              f"{_percent(run.pushed.get('tflite_accuracy')):>7} "
+              f"{_yes_no(run.blessed):<7} "
+              f"{run.pushed.get('pushed_version', '–'):<19} "
+              f"{f'{len(cached)}/{len(run.components)}: ' + ', '.join(cached) if cached else '–'}")
+    return 0
 
 
 def run_command(args: argparse.Namespace) -> int:
     from components.mnist_example_gen import mnist_data
-    from pipeline import outcome, runner
+    from pipeline import outcome, progress, runner
     from pipeline.config import PipelineConfig
 
     try:
@@ -132,6 +197,7 @@ def run_command(args: argparse.Namespace) -> int:
     print(f"mnist-tfx: {config.arch}, {training['epochs']} epochs, batch {training['batch_size']}, "
           f"data {config.data_dir}, output {config.output_dir}")
     started = time.monotonic()
+    log_path = progress.attach(config.output_dir, args.verbose)
     try:
         runner.run(config)
     except runner.OutputDirBusy as e:
@@ -142,7 +208,7 @@ def run_command(args: argparse.Namespace) -> int:
         message = str(data_error or e).strip().splitlines()[0]
         print(f"mnist-tfx: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT if data_error else EXIT_ERROR
-    code = _print_summary(config, outcome.read_run(config.metadata_path))
+    code = _print_summary(outcome.read_run(config.metadata_path), log_path)
     print(f"wall time {time.monotonic() - started:.1f} s")
     return code
 
@@ -152,7 +218,8 @@ def main(argv=None) -> int:
     if not {"-v", "--verbose"} & set(argv):
         _quiet_logs()
     args = build_parser().parse_args(argv)
-    return kubeflow_cli.main(args) if args.command == "kubeflow" else run_command(args)
+    return {"run": run_command, "runs": runs_command, "predict": predict_command,
+            "kubeflow": kubeflow_cli.main}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
-"""What a run did, read back from ML Metadata: each component's state and time, and the push."""
+"""What a run did, read back from ML Metadata: each component's state, time and settings, the
+gate's verdict and the push."""
 import dataclasses
+import datetime
+import json
 
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
@@ -16,6 +19,8 @@ class ComponentRun:
     state: str
     seconds: float
     outputs: dict  # output key -> list of artifact custom properties (dicts)
+    properties: dict  # the execution's properties (the component's settings)
+    started: float  # seconds since the epoch
 
 
 @dataclasses.dataclass
@@ -25,6 +30,35 @@ class RunOutcome:
 
     def component(self, name: str) -> ComponentRun | None:
         return next((c for c in self.components if c.name == name), None)
+
+    def output(self, component: str, key: str) -> dict:
+        """The first artifact of that output (its uri and custom properties), or {}."""
+        run = self.component(component)
+        return ((run.outputs.get(key) or [{}]) if run else [{}])[0]
+
+    @property
+    def started(self) -> datetime.datetime:
+        return datetime.datetime.fromtimestamp(min(c.started for c in self.components), datetime.timezone.utc)
+
+    @property
+    def training(self) -> dict:
+        trainer = self.component("Trainer")
+        return json.loads(trainer.properties.get("custom_config") or "{}") if trainer else {}
+
+    @property
+    def blessed(self) -> bool | None:
+        blessing = self.output("Evaluator", "blessing")
+        return bool(blessing["blessed"]) if "blessed" in blessing else None
+
+    @property
+    def pushed(self) -> dict:
+        """The push's properties (pushed_version, pushed_destination, tflite_accuracy) if it pushed, else {}."""
+        pushed = self.output("TFLitePusher", "pushed_model")
+        return pushed if pushed.get("pushed") == 1 else {}
+
+    @property
+    def not_pushed_reason(self) -> str:
+        return self.output("TFLitePusher", "pushed_model").get("not_pushed_reason", "the Pusher did not run")
 
 
 def open_store(metadata_path: str, read_only: bool = True) -> metadata_store.MetadataStore:
@@ -66,5 +100,7 @@ def read_run(metadata_path: str, run_id: str | None = None) -> RunOutcome:
             name=execution_types[execution.type_id].rsplit(".", 1)[-1],
             state=_STATES.get(execution.last_known_state, "unknown"),
             seconds=(execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000,
-            outputs=outputs))
+            outputs=outputs,
+            properties={k: _value(v) for k, v in execution.custom_properties.items()},
+            started=execution.create_time_since_epoch / 1000))
     return RunOutcome(run_id=run_id, components=components)

@@ -140,9 +140,13 @@ def _read_canonical_idx(path: str, magic: int, expected_dims: int, dataset: Data
     return array
 
 
-def _check_arrays(images: np.ndarray, labels: np.ndarray, images_src: str, labels_src: str) -> None:
+def _check_image_shape(images: np.ndarray, source: str) -> None:
     if images.shape[1:] != IMAGE_SHAPE:
-        raise DataError(f"{images_src}: images are {images.shape[1]}x{images.shape[2]}, expected 28x28")
+        raise DataError(f"{source}: images are {images.shape[1]}x{images.shape[2]}, expected 28x28")
+
+
+def _check_arrays(images: np.ndarray, labels: np.ndarray, images_src: str, labels_src: str) -> None:
+    _check_image_shape(images, images_src)
     if len(images) != len(labels):
         raise DataError(f"{labels_src}: {len(labels)} labels for {len(images)} images in {images_src}")
     if len(images) == 0:
@@ -160,6 +164,13 @@ def _find_idx(data_dir: str, stem: str, kind: str) -> str:
         if _exists(os.path.join(data_dir, name)):
             return os.path.join(data_dir, name)
     return os.path.join(data_dir, candidates[0])
+
+
+def read_images(path: str) -> np.ndarray:
+    """Any IDX images file as uint8 [N,28,28], without the checksum of canonical names."""
+    images = _parse_idx(path, _read_bytes(path), IMAGE_MAGIC, 3)
+    _check_image_shape(images, path)
+    return images
 
 
 def load_split(data_dir: str, split: str, dataset: Dataset = MNIST, verify_checksums: bool = True):
