@@ -17,7 +17,9 @@ setup:
 run: setup
 	$(VENV)/bin/mnist-tfx run $(ARGS)
 
+# The report test renders HTML in Debian's chromium, which scripts/setup_browser.sh installs.
 test: setup
+	@bash scripts/setup_browser.sh
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -13,6 +13,7 @@ setup(
         "tensorboard>=2.20",
         "ai-edge-litert>=2.0",
         "kfp>=2.6,<2.17",
+        "matplotlib>=3.8",  # the report's figures
     ],
     extras_require={"test": ["pytest>=8", "pytest-timeout"]},
     entry_points={"console_scripts": ["mnist-tfx=pipeline.cli:main"]},

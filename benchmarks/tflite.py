@@ -8,7 +8,6 @@ Uses the SavedModel that the pipeline pushed beside its .tflite (by default the 
 import argparse
 import os
 import platform
-import statistics
 import sys
 import time
 
@@ -17,7 +16,6 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from ai_edge_litert.interpreter import Interpreter  # noqa: E402
 
 from components.mnist_example_gen import mnist_data  # noqa: E402
 from components.tflite_pusher import tflite  # noqa: E402
@@ -25,31 +23,6 @@ from models.trainer import SERVING_IMAGES_SIGNATURE  # noqa: E402
 
 SINGLE_RUNS = 2000
 BATCH = 256
-
-
-def single_image_latency_us(call, image, runs=SINGLE_RUNS) -> float:
-    for _ in range(50):
-        call(image)
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call(image)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1e6
-
-
-def litert_runner(model: bytes, batch: int):
-    interpreter = Interpreter(model_content=model, num_threads=1)
-    input_index = interpreter.get_input_details()[0]["index"]
-    output_index = interpreter.get_output_details()[0]["index"]
-    interpreter.resize_tensor_input(input_index, [batch, 28, 28])
-    interpreter.allocate_tensors()
-
-    def run(images):
-        interpreter.set_tensor(input_index, images)
-        interpreter.invoke()
-        return interpreter.get_tensor(output_index)
-    return run
 
 
 def batch_throughput(run, images) -> float:
@@ -76,13 +49,13 @@ def main() -> None:
     keras_probabilities = np.concatenate([keras_run(images[i:i + 1000])["probabilities"].numpy()
                                           for i in range(0, len(images), 1000)])
     rows = [("Keras SavedModel (TF, 1 thread)", None, tflite.accuracy(keras_probabilities, labels),
-             single_image_latency_us(keras_run, images[:1], runs=500), batch_throughput(keras_run, images))]
+             tflite.single_image_latency_us(keras_run, images[:1], runs=500), batch_throughput(keras_run, images))]
     for quantize in tflite.QUANTIZATIONS:
         model = tflite.convert(args.saved_model, SERVING_IMAGES_SIGNATURE, quantize, train_images[:300])
         accuracy = tflite.accuracy(tflite.predict(model, images), labels)
         rows.append((f"TFLite `{quantize}` (LiteRT, 1 thread)", len(model), accuracy,
-                     single_image_latency_us(litert_runner(model, 1), images[:1]),
-                     batch_throughput(litert_runner(model, BATCH), images)))
+                     tflite.single_image_latency_us(tflite.litert_runner(model, 1), images[:1], runs=SINGLE_RUNS),
+                     batch_throughput(tflite.litert_runner(model, BATCH), images)))
         print(rows[-1], flush=True)
 
     float_size, float_accuracy, float_latency = rows[1][1], rows[1][2], rows[1][3]

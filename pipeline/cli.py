@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--top-k", type=int, default=1, choices=range(1, 11), metavar="K",
                          help="labels to show per image (default: 1)")
     predict.add_argument("--json", action="store_true", help="machine-readable output")
+    report = commands.add_parser("report", help="write an HTML report of a run (figures embedded)")
+    report.add_argument("--output-dir", default="out", help="default: %(default)s")
+    report.add_argument("--run", default="latest", help="a run id from `mnist-tfx runs` (default: latest)")
+    report.add_argument("--out", default="", help="HTML file to write (default: OUTPUT_DIR/report.html)")
     runs = commands.add_parser("runs", help="list past runs recorded in an output dir's ML Metadata")
     runs.add_argument("--output-dir", default="out", help="default: %(default)s")
     kubeflow_cli.add_commands(commands, _add_config_flags)
@@ -71,14 +75,9 @@ def _quiet_logs() -> None:
     for name in ("apache_beam", "tensorflow"):
         logging.getLogger(name).setLevel(logging.ERROR)
     # TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL, so its import writes to /dev/null.
-    saved_stderr = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved_stderr, 2)
-        os.close(saved_stderr)
+    from components import native_stderr
+    with native_stderr.silenced():
+        import tensorflow  # noqa: F401
 
 
 def _check_output_dir(output_dir: str) -> None:
@@ -152,6 +151,27 @@ def predict_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def report_command(args: argparse.Namespace) -> int:
+    from pipeline import outcome, report
+    metadata_path = os.path.join(args.output_dir, "metadata.sqlite")
+    if not os.path.exists(metadata_path):
+        print(f"mnist-tfx: {metadata_path}: no runs recorded", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.run != "latest" and args.run not in outcome.run_ids(metadata_path):
+        print(f"mnist-tfx: {metadata_path}: no run {args.run!r} (see `mnist-tfx runs`)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    out = args.out or os.path.join(args.output_dir, "report.html")
+    try:
+        page = report.build(args.output_dir, None if args.run == "latest" else args.run)
+    except ValueError as e:
+        print(f"mnist-tfx: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    with open(out, "w") as f:
+        f.write(page)
+    print(f"wrote {out}")
+    return 0
+
+
 def runs_command(args: argparse.Namespace) -> int:
     from pipeline import outcome
     metadata_path = os.path.join(args.output_dir, "metadata.sqlite")
@@ -218,7 +238,7 @@ def main(argv=None) -> int:
     if not {"-v", "--verbose"} & set(argv):
         _quiet_logs()
     args = build_parser().parse_args(argv)
-    return {"run": run_command, "runs": runs_command, "predict": predict_command,
+    return {"run": run_command, "runs": runs_command, "predict": predict_command, "report": report_command,
             "kubeflow": kubeflow_cli.main}[args.command](args)
 
 

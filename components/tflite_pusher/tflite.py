@@ -9,11 +9,14 @@ import json
 import os
 import re
 import shutil
+import statistics
+import time
 
 import numpy as np
 import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 
+from components import native_stderr
 from models.features import IMAGE_HEIGHT, IMAGE_KEY, IMAGE_PIXELS, IMAGE_WIDTH, LABEL_KEY
 
 LATEST = "latest"  # a symlink to the newest version on local file systems
@@ -87,11 +90,40 @@ def predict(tflite_model: bytes, images: np.ndarray, batch_size: int = 256) -> n
     for start in range(0, len(images), batch_size):
         batch = images[start:start + batch_size]
         interpreter.resize_tensor_input(input_index, batch.shape)
-        interpreter.allocate_tensors()
+        with native_stderr.silenced():  # the XNNPACK delegate announces itself
+            interpreter.allocate_tensors()
         interpreter.set_tensor(input_index, batch)
         interpreter.invoke()
         batches.append(interpreter.get_tensor(output_index).copy())
     return np.concatenate(batches)
+
+
+def litert_runner(model: bytes, batch: int, threads: int = 1):
+    """A function images -> probabilities on one LiteRT interpreter sized for `batch` images."""
+    interpreter = Interpreter(model_content=model, num_threads=threads)
+    input_index = interpreter.get_input_details()[0]["index"]
+    output_index = interpreter.get_output_details()[0]["index"]
+    interpreter.resize_tensor_input(input_index, [batch, IMAGE_HEIGHT, IMAGE_WIDTH])
+    with native_stderr.silenced():
+        interpreter.allocate_tensors()
+
+    def run(images):
+        interpreter.set_tensor(input_index, images)
+        interpreter.invoke()
+        return interpreter.get_tensor(output_index)
+    return run
+
+
+def single_image_latency_us(call, image, runs: int, warmup: int = 50) -> float:
+    """Median wall time of call(image) over `runs` calls, after warm-up."""
+    for _ in range(warmup):
+        call(image)
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call(image)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1e6
 
 
 def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:

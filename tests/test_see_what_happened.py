@@ -1,0 +1,133 @@
+"""What a user sees of a run: the console, `runs`, `report` (rendered in headless chromium) and
+`predict` on handwriting-like PNGs, all from a CNN trained here on 30,000 real images."""
+import base64
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from components.tflite_pusher.executor import evaluated_accuracy
+from pipeline import outcome, report
+from tests.e2e import mnist_tfx
+
+RUN_ARGS = ["--max-train-examples", "30000", "--max-eval-examples", "2000", "--epochs", "4",
+            "--accuracy-threshold", "0.95"]
+NODES = ["ImportSchemaGen", "latest_blessed_model_resolver", "MnistExampleGen", "StatisticsGen",
+         "StrictExampleValidator", "Transform", "Trainer", "Evaluator", "TFLitePusher"]
+
+
+@pytest.fixture(scope="module")
+def output_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("seen") / "out"
+
+
+@pytest.fixture(scope="module")
+def runs(mnist_dir, output_dir):
+    """A cold run, then the same command again (all cached)."""
+    results = [mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", str(output_dir), *RUN_ARGS) for _ in range(2)]
+    for result in results:
+        assert result.returncode == 0, result.stderr[-3000:]
+    return results
+
+
+def test_console_shows_components_as_they_run_epochs_and_a_summary(runs, output_dir):
+    cold, cached = runs[0].stdout, runs[1].stdout
+    assert "\r" not in cold and "INFO" not in cold + runs[0].stderr
+    for node in NODES:
+        assert re.search(rf"^▸ {node}$", cold, re.M)
+        assert re.search(rf"^✓ {node} \d+\.\d s$", cold, re.M), node
+    assert re.search(r"^↺ Trainer cached$", cached, re.M)
+    assert re.findall(r"^  epoch +\d/4 +loss .* ETA \d+:\d\d$", cold, re.M)[-1].startswith("  epoch   4/4")
+    run = outcome.read_run(str(output_dir / "metadata.sqlite"))
+    for component in run.components:
+        assert re.search(rf"^  {component.name} +{component.state} +\d+\.\d s$", cached, re.M), component.name
+    accuracy = evaluated_accuracy(run.output("Evaluator", "evaluation")["uri"])
+    assert f"Evaluator accuracy       {accuracy:.2%}" in cached
+    assert re.search(r"^  pushed +version \S+: .*/model\.tflite \(\d+ KB\)$", cold, re.M)
+    log_path = re.search(r"^  log +(\S+)$", cold, re.M).group(1)
+    assert "node Trainer is running." in open(log_path).read()  # the full TFX log, kept in a file
+
+
+def test_runs_lists_both_runs(runs, output_dir):
+    result = mnist_tfx("runs", "--output-dir", str(output_dir))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    run_ids = outcome.run_ids(str(output_dir / "metadata.sqlite"))
+    assert len(lines) == 3 and [line.split()[0] for line in lines[1:]] == run_ids
+    version = re.search(r" cnn +4 +\d+\.\d\d% +\d+\.\d\d% yes +(\d{8}-\d{6}) +–$", lines[1]).group(1)
+    # The rerun re-evaluates against the model it just blessed, and publishes no duplicate.
+    assert lines[2].endswith(f" yes     {version}     6/9: ImportSchemaGen, MnistExampleGen, StatisticsGen, "
+                             "StrictExampleValidator, Transform, Trainer")
+
+
+@pytest.fixture(scope="module")
+def report_file(runs, output_dir):
+    first_run = outcome.run_ids(str(output_dir / "metadata.sqlite"))[0]
+    result = mnist_tfx("report", "--output-dir", str(output_dir), "--run", first_run)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return output_dir / "report.html"
+
+
+def test_report_embeds_decodable_figures_and_the_evaluators_numbers(report_file, output_dir):
+    page = report_file.read_text()
+    figures = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert len(figures) == 4
+    for figure in figures:
+        with Image.open(io.BytesIO(base64.b64decode(figure))) as image:
+            assert image.size[0] > 200 and np.asarray(image.convert("L")).std() > 10
+    run = outcome.read_run(str(output_dir / "metadata.sqlite"), outcome.run_ids(str(output_dir / "metadata.sqlite"))[0])
+    evaluation = report.read_evaluation(run.output("Evaluator", "evaluation")["uri"])
+    assert float(re.search(r'<tr id="accuracy"><th>[^<]*</th><td data-value="([^"]+)"', page).group(1)) \
+        == evaluation.accuracy == evaluated_accuracy(run.output("Evaluator", "evaluation")["uri"])
+    per_digit = [float(v) for v in re.findall(r'<tr><td>\d</td><td data-value="([^"]+)"', page)]
+    assert per_digit == list(evaluation.per_digit.values()) and len(per_digit) == 10
+    assert evaluation.confusion.sum() == 2000
+    assert np.allclose(np.diag(evaluation.confusion) / evaluation.confusion.sum(axis=1), per_digit, atol=1e-6)
+    tflite_accuracy = float(re.search(r'<tr id="tflite-accuracy"><th>[^<]*</th><td data-value="([^"]+)"', page).group(1))
+    assert tflite_accuracy == run.pushed["tflite_accuracy"]
+    assert "Evaluation on 2,000 test images" in page and "sha256 8d422c7b0a1c1c79" in page
+
+
+def test_report_renders_in_headless_chromium(report_file, tmp_path):
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium is missing: `make test` installs it (scripts/setup_browser.sh)"
+    screenshot = tmp_path / "report.png"
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    "--window-size=1200,2400", f"--screenshot={screenshot}", report_file.as_uri()],
+                   capture_output=True, timeout=120, check=True)
+    with Image.open(screenshot) as image:
+        pixels = np.asarray(image.convert("L"))
+    assert pixels.shape == (2400, 1200)
+    assert pixels.std() > 20 and (pixels < 100).mean() > 0.01  # text and figures, not a blank page
+
+
+def test_predict_reads_dark_on_light_pngs_of_any_size(runs, output_dir, mnist_eval, tmp_path):
+    """200 real test digits as 100x100 PNGs, black ink on white, as a scan or a phone photo would be."""
+    images, labels = mnist_eval[0][:200], mnist_eval[1][:200]
+    paths = []
+    for i, image in enumerate(images):
+        paths.append(str(tmp_path / f"digit-{i:03d}.png"))
+        Image.fromarray(255 - image).resize((100, 100), Image.BILINEAR).save(paths[-1])
+    result = mnist_tfx("predict", "--output-dir", str(output_dir), "--json", "--top-k", "3", *paths)
+    assert result.returncode == 0, result.stderr[-3000:]
+    predictions = json.loads(result.stdout)
+    assert [p["image"] for p in predictions] == paths
+    assert all(len(p["predictions"]) == 3 for p in predictions)
+    predicted = np.array([int(p["predictions"][0]["label"]) for p in predictions])
+    assert np.mean(predicted == labels) >= 0.97, np.mean(predicted == labels)
+    text = mnist_tfx("predict", "--output-dir", str(output_dir), paths[0]).stdout.strip()
+    assert re.fullmatch(rf"{re.escape(paths[0])}: {labels[0]} \(\d+\.\d%\)", text)
+
+
+def test_predict_names_a_file_that_is_not_an_image(runs, output_dir, tmp_path):
+    bad = tmp_path / "notes.png"
+    bad.write_text("not a picture")
+    result = mnist_tfx("predict", "--output-dir", str(output_dir), str(bad))
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(f"mnist-tfx: {bad}: not an image PIL can read")
