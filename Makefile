@@ -9,7 +9,7 @@ MNIST_DIR ?= $(wildcard $(abspath ../shared/data/mnist))
 export MNIST_DIR
 export TF_USE_LEGACY_KERAS := 1
 
-.PHONY: setup run test clean bench-accuracy bench-tflite
+.PHONY: setup run test clean bench bench-accuracy bench-tflite
 
 setup:
 	@bash scripts/setup_venv.sh
@@ -26,6 +26,9 @@ clean:
 	rm -rf out .pytest_cache
 
 # Benchmarks (not part of `make test`); results are written to benchmarks/results/.
+bench: setup
+	$(PYTHON) benchmarks/pipeline.py $(ARGS)
+
 bench-accuracy: setup
 	$(PYTHON) benchmarks/accuracy.py $(ARGS)
 

@@ -127,11 +127,12 @@ def _print_summary(run, log_path: str) -> int:
     print(f"  {'Evaluator accuracy':<24} {_percent(_evaluated_accuracy(run))}  (the trained model on the eval split)")
     print(f"  {'TFLite accuracy':<24} {_percent(run.output('TFLitePusher', 'pushed_model').get('tflite_accuracy'))}"
           f"  (the .tflite in LiteRT, same images)")
-    print(f"  {'blessed':<24} {_yes_no(run.blessed)}")
+    print(f"  {'blessed':<24} {_yes_no(run.blessed)}" + (f": {run.not_pushed_reason}" if run.blessed is False else ""))
     if pushed:
+        import tensorflow as tf
         tflite_path = os.path.join(pushed["pushed_destination"], "model.tflite")
         print(f"  {'pushed':<24} version {pushed['pushed_version']}: {tflite_path} "
-              f"({os.path.getsize(tflite_path) / 1024:,.0f} KB)")
+              f"({tf.io.gfile.stat(tflite_path).length / 1024:,.0f} KB)")
     print(f"  {'log':<24} {log_path}")
     if pushed:
         return EXIT_PUSHED

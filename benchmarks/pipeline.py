@@ -1,0 +1,162 @@
+"""What the pipeline costs over the training it wraps, measured side by side on full MNIST.
+
+    make bench    (.venv/bin/python benchmarks/pipeline.py [--repeats 3] [--data-dir DIR])
+
+Alternates, `--repeats` times: the plain Keras script (benchmarks/keras_baseline.py: the original
+CNN, same files, 10 epochs, batch 64) and `mnist-tfx run --arch cnn --epochs 10` in a fresh output
+dir, then two reruns of that command (the second is the fully cached one). Then cold runs on the
+first 10,000 and 30,000 training images for the scaling table. Writes
+benchmarks/results/pipeline.md and pipeline.json.
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from pipeline import outcome  # noqa: E402
+
+BIN = os.path.dirname(sys.executable)
+EPOCHS = 10
+TRAIN_EXAMPLES = 54_000  # 60,000 less the 10 % validation slice the Trainer holds out
+RESULTS = os.path.join(HERE, "results")
+TARGETS = {"ratio": 1.25, "warm_s": 10.0, "peak_rss_gb": 2.0, "throughput_ratio": 0.95}
+
+
+def timed(command: list[str]) -> dict:
+    """Wall time, peak RSS (of the process or its largest child) and output of one command."""
+    with tempfile.TemporaryFile("w+") as out:
+        started = os.times().elapsed
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = os.times().elapsed - started
+        out.seek(0)
+        output = out.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{output[-3000:]}")
+    return {"wall_s": round(wall, 1), "peak_rss_gb": round(usage.ru_maxrss / 2**20, 2), "output": output}
+
+
+def pipeline_run(data_dir: str, output_dir: str, *extra: str) -> dict:
+    result = timed([os.path.join(BIN, "mnist-tfx"), "run", "--arch", "cnn", "--epochs", str(EPOCHS),
+                    "--data-dir", data_dir, "--output-dir", output_dir, *extra])
+    run = outcome.read_run(os.path.join(output_dir, "metadata.sqlite"))
+    epoch_seconds = [float(s) for s in re.findall(r"^  epoch +\d+/\d+ .* (\d+\.\d) s  ETA", result["output"], re.M)]
+    result.update(components={c.name: (c.state, c.seconds) for c in run.components},
+                  examples_per_s=round(TRAIN_EXAMPLES / statistics.median(epoch_seconds[1:])) if epoch_seconds else None)
+    del result["output"]
+    return result
+
+
+def script_run(data_dir: str) -> dict:
+    result = timed([sys.executable, os.path.join(HERE, "keras_baseline.py"), data_dir, "--epochs", str(EPOCHS)])
+    return {**json.loads(result["output"].strip().splitlines()[-1]), "wall_s": result["wall_s"],
+            "peak_rss_gb": result["peak_rss_gb"]}
+
+
+def measure(data_dir: str, repeats: int, work_dir: str) -> dict:
+    rounds = []
+    for index in range(repeats):
+        output_dir = os.path.join(work_dir, f"full-{index}")
+        script = script_run(data_dir)
+        cold = pipeline_run(data_dir, output_dir)
+        first_rerun = pipeline_run(data_dir, output_dir)  # re-evaluates against the model it just pushed
+        warm = pipeline_run(data_dir, output_dir)
+        rounds.append({"script": script, "cold": cold, "first_rerun": first_rerun, "warm": warm})
+        print(json.dumps({"round": index, "script_s": script["wall_s"], "pipeline_s": cold["wall_s"],
+                          "warm_s": warm["wall_s"]}), flush=True)
+        shutil.rmtree(output_dir)
+    scaling = {}
+    for examples in (10_000, 30_000):
+        output_dir = os.path.join(work_dir, f"scale-{examples}")
+        scaling[examples] = pipeline_run(data_dir, output_dir, "--max-train-examples", str(examples))
+        shutil.rmtree(output_dir)
+    return {"rounds": rounds, "scaling": scaling}
+
+
+def _median(rounds: list, *path) -> float:
+    values = []
+    for entry in rounds:
+        for key in path:
+            entry = entry[key]
+        values.append(entry)
+    return statistics.median(values)
+
+
+def write_results(results: dict) -> None:
+    rounds = results["rounds"]
+    script_s, pipeline_s = _median(rounds, "script", "wall_s"), _median(rounds, "cold", "wall_s")
+    warm_s = _median(rounds, "warm", "wall_s")
+    peak_rss = max(r["cold"]["peak_rss_gb"] for r in rounds)
+    throughput = _median(rounds, "cold", "examples_per_s") / _median(rounds, "script", "examples_per_s")
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    import apache_beam
+    import tensorflow
+    import tfx
+    met = {"ratio": pipeline_s / script_s <= TARGETS["ratio"], "warm_s": warm_s <= TARGETS["warm_s"],
+           "peak_rss_gb": peak_rss < TARGETS["peak_rss_gb"], "throughput_ratio": throughput >= TARGETS["throughput_ratio"]}
+    lines = [
+        "# The pipeline next to the plain Keras script",
+        "",
+        f"Machine: {cpu}, {os.cpu_count()} cores, {platform.platform()}; Python {platform.python_version()}, "
+        f"TensorFlow {tensorflow.__version__}, TFX {tfx.__version__}, Beam {apache_beam.__version__}. "
+        f"Full MNIST, CNN, {EPOCHS} epochs, batch 64; {len(rounds)} alternating rounds (`make bench`).",
+        "",
+        "| round | plain script wall | its fit | pipeline cold wall | Trainer | first rerun | warm rerun | pipeline peak RSS |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for index, r in enumerate(rounds):
+        lines.append(f"| {index + 1} | {r['script']['wall_s']:.1f} s | {r['script']['fit_s']:.1f} s | "
+                     f"{r['cold']['wall_s']:.1f} s | {r['cold']['components']['Trainer'][1]:.1f} s | "
+                     f"{r['first_rerun']['wall_s']:.1f} s | {r['warm']['wall_s']:.1f} s | {r['cold']['peak_rss_gb']:.2f} GB |")
+    lines += [
+        "",
+        "| target | measured (median) | goal | |",
+        "|---|---|---|---|",
+        f"| full DAG ÷ plain script | {pipeline_s:.1f} s ÷ {script_s:.1f} s = **{pipeline_s / script_s:.2f}** | ≤ {TARGETS['ratio']} | {'met' if met['ratio'] else 'MISSED'} |",
+        f"| warm (fully cached) rerun | **{warm_s:.1f} s** | ≤ {TARGETS['warm_s']:.0f} s | {'met' if met['warm_s'] else 'MISSED'} |",
+        f"| pipeline peak RSS (cold, max of rounds) | **{peak_rss:.2f} GB** | < {TARGETS['peak_rss_gb']} GB | {'met' if met['peak_rss_gb'] else 'MISSED'} |",
+        f"| Trainer examples/s ÷ script's | {_median(rounds, 'cold', 'examples_per_s'):,.0f} ÷ "
+        f"{_median(rounds, 'script', 'examples_per_s'):,.0f} = **{throughput:.2f}** | ≥ {TARGETS['throughput_ratio']} | {'met' if met['throughput_ratio'] else 'MISSED'} |",
+        "",
+        "Per component, cold run (median seconds):",
+        "",
+        "| component | seconds |",
+        "|---|---|",
+    ]
+    for name in rounds[0]["cold"]["components"]:
+        lines.append(f"| {name} | {_median([r['cold']['components'][name][1] for r in rounds]):.1f} |")
+    lines += ["", "Scaling, cold runs (non-training = wall − Trainer):", "",
+              "| training examples | wall | Trainer | non-training |", "|---|---|---|---|"]
+    full = min(rounds, key=lambda r: abs(r["cold"]["wall_s"] - pipeline_s))["cold"]
+    for examples, run in [*results["scaling"].items(), (60_000, full)]:
+        trainer = run["components"]["Trainer"][1]
+        lines.append(f"| {int(examples):,} | {run['wall_s']:.1f} s | {trainer:.1f} s | {run['wall_s'] - trainer:.1f} s |")
+    with open(os.path.join(RESULTS, "pipeline.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--data-dir", default=os.environ.get("MNIST_DIR"), required=not os.environ.get("MNIST_DIR"))
+    args = parser.parse_args()
+    os.makedirs(RESULTS, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="mnist-tfx-bench-") as work_dir:
+        results = measure(os.path.abspath(args.data_dir), args.repeats, work_dir)
+    with open(os.path.join(RESULTS, "pipeline.json"), "w") as f:
+        json.dump(results, f, indent=2)
+    write_results(results)
+    print(open(os.path.join(RESULTS, "pipeline.md")).read())
+
+
+if __name__ == "__main__":
+    main()
