@@ -14,10 +14,10 @@ from kubeflow import scheduling
 
 # Settings of the local run that mean nothing in a cluster: the spec names its own locations.
 LOCAL_ONLY = ("output_dir", "data_dir", "runner")
+DEFAULT_IMAGE = "mnist-tfx:latest"
 
 
 def add_commands(commands, add_config_flags) -> None:
-    from kubeflow.spec import DEFAULT_IMAGE
     kubeflow = commands.add_parser("kubeflow", help="compile for Kubeflow Pipelines v2, schedule retraining, run once",
                                    description=__doc__)
     actions = kubeflow.add_subparsers(dest="kubeflow_command", required=True)

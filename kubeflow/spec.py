@@ -14,7 +14,6 @@ from pipeline.pipeline import create_pipeline
 
 # Where kubeflow/Dockerfile installs this project inside the image.
 IMAGE_SOURCE_DIR = "/opt/mnist-tfx"
-DEFAULT_IMAGE = "mnist-tfx:latest"
 EXAMPLE_GEN_TASK = "MnistExampleGen"
 
 

@@ -3,7 +3,14 @@ import os
 
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.proto import config_pb2
-from tfx import v1 as tfx
+# Modules rather than `tfx.v1`, whose import also loads every cloud extension (2 s of start-up).
+from tfx.components import Evaluator, StatisticsGen, Trainer, Transform
+from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
+from tfx.dsl.components.common.resolver import Resolver
+from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import LatestBlessedModelStrategy
+from tfx.orchestration.pipeline import Pipeline
+from tfx.proto import trainer_pb2
+from tfx.types import Channel, standard_artifacts
 
 import components.mnist_example_gen
 import components.tflite_pusher
@@ -42,7 +49,7 @@ def eval_config(accuracy_threshold: float, max_regression_points: float) -> tfma
 
 
 def create_pipeline(config: PipelineConfig, pipeline_root: str, serving_dir: str, schema_file: str = SCHEMA_FILE,
-                    metadata_connection_config=None, with_baseline: bool = True) -> tfx.dsl.Pipeline:
+                    metadata_connection_config=None, with_baseline: bool = True) -> Pipeline:
     """The DAG. Without a baseline (open-source Kubeflow cannot run a Resolver) the Evaluator
     judges on the accuracy threshold alone."""
     dataset = DATASETS[config.dataset]
@@ -53,40 +60,40 @@ def create_pipeline(config: PipelineConfig, pipeline_root: str, serving_dir: str
                                   max_eval_examples=config.max_eval_examples,
                                   code_version=source_fingerprint(components.mnist_example_gen))
     # Imports the curated schema: 784 pixels in 0-255, label in 0-9 with every digit present.
-    schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_file)
+    schema_gen = ImportSchemaGen(schema_file=schema_file)
     # Computes statistics of both splits (the schema marks the label categorical, so digits are counted).
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"],
-                                                  schema=schema_gen.outputs["schema"])
+    statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"],
+                                   schema=schema_gen.outputs["schema"])
     # Fails the run on any anomaly against the schema, before anything is trained.
     example_validator = StrictExampleValidator(statistics=statistics_gen.outputs["statistics"],
                                                schema=schema_gen.outputs["schema"])
     # Analyzes the pixel range; the resulting graph is embedded in every exported model.
-    transform = tfx.components.Transform(examples=example_gen.outputs["examples"],
-                                         schema=schema_gen.outputs["schema"],
-                                         preprocessing_fn="models.preprocessing.preprocessing_fn",
-                                         materialize=False, disable_statistics=True,
-                                         custom_config=code_versions)
+    transform = Transform(examples=example_gen.outputs["examples"],
+                          schema=schema_gen.outputs["schema"],
+                          preprocessing_fn="models.preprocessing.preprocessing_fn",
+                          materialize=False, disable_statistics=True,
+                          custom_config=code_versions)
     transform.add_upstream_node(example_validator)
     # Trains the chosen architecture on the `train` split only.
     training = config.training()
-    trainer = tfx.components.Trainer(run_fn="models.trainer.run_fn",
-                                     examples=example_gen.outputs["examples"],
-                                     transform_graph=transform.outputs["transform_graph"],
-                                     schema=schema_gen.outputs["schema"],
-                                     train_args=tfx.proto.TrainArgs(splits=["train"]),
-                                     eval_args=tfx.proto.EvalArgs(splits=["eval"], num_steps=0),
-                                     custom_config={**training, **code_versions})
+    trainer = Trainer(run_fn="models.trainer.run_fn",
+                      examples=example_gen.outputs["examples"],
+                      transform_graph=transform.outputs["transform_graph"],
+                      schema=schema_gen.outputs["schema"],
+                      train_args=trainer_pb2.TrainArgs(splits=["train"]),
+                      eval_args=trainer_pb2.EvalArgs(splits=["eval"], num_steps=0),
+                      custom_config={**training, **code_versions})
     # Finds the last blessed model, the baseline the new one must not fall behind.
-    baseline = tfx.dsl.Resolver(strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-                                model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-                                model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing)
-                                ).with_id("latest_blessed_model_resolver") if with_baseline else None
+    baseline = Resolver(strategy_class=LatestBlessedModelStrategy,
+                        model=Channel(type=standard_artifacts.Model),
+                        model_blessing=Channel(type=standard_artifacts.ModelBlessing)
+                        ).with_id("latest_blessed_model_resolver") if with_baseline else None
     # Scores the model on `eval` (overall and per digit) and blesses it if it passes both gates.
-    evaluator = tfx.components.Evaluator(examples=example_gen.outputs["examples"],
-                                         model=trainer.outputs["model"],
-                                         baseline_model=baseline.outputs["model"] if baseline else None,
-                                         example_splits=["eval"],
-                                         eval_config=eval_config(config.accuracy_threshold, config.max_regression))
+    evaluator = Evaluator(examples=example_gen.outputs["examples"],
+                          model=trainer.outputs["model"],
+                          baseline_model=baseline.outputs["model"] if baseline else None,
+                          example_splits=["eval"],
+                          eval_config=eval_config(config.accuracy_threshold, config.max_regression))
     # If blessed: converts to TFLite, checks it on `eval` in LiteRT against the evaluated model, publishes it.
     pusher = TFLitePusher(model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
                           evaluation=evaluator.outputs["evaluation"], examples=example_gen.outputs["examples"],
@@ -94,10 +101,10 @@ def create_pipeline(config: PipelineConfig, pipeline_root: str, serving_dir: str
                           max_quantization_drop=config.max_quantization_drop / 100,
                           keep_versions=config.keep_versions,
                           custom_config={"architecture": config.arch, "dataset": config.dataset,
-                                         "labels": list(dataset.labels), "training": training,
-                                         "pusher_code_version": source_fingerprint(components.tflite_pusher),
-                                         **code_versions})
-    return tfx.dsl.Pipeline(
+                          "labels": list(dataset.labels), "training": training,
+                          "pusher_code_version": source_fingerprint(components.tflite_pusher),
+                          **code_versions})
+    return Pipeline(
         pipeline_name=PIPELINE_NAME,
         pipeline_root=pipeline_root,
         components=[c for c in (example_gen, statistics_gen, schema_gen, example_validator, transform, trainer,
