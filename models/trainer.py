@@ -125,7 +125,7 @@ class EpochProgress(keras.callbacks.Callback):
     def __init__(self, epochs: int, stream=None):
         super().__init__()
         self.epochs, self.stream = epochs, stream
-        self.started = self.epoch_started = 0.0
+        self.started = self.epoch_started = self.validation_started = self.validation_seconds = 0.0
 
     def on_train_begin(self, logs=None):
         self.started = time.monotonic()
@@ -133,13 +133,20 @@ class EpochProgress(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_started = time.monotonic()
 
+    def on_test_begin(self, logs=None):  # the validation pass inside each epoch
+        self.validation_started = time.monotonic()
+
+    def on_test_end(self, logs=None):
+        self.validation_seconds = time.monotonic() - self.validation_started
+
     def on_epoch_end(self, epoch, logs=None):
         now = time.monotonic()
         eta = (now - self.started) / (epoch + 1) * (self.epochs - epoch - 1)
         logs = logs or {}
         print(f"  epoch {epoch + 1:>3}/{self.epochs}  loss {logs.get('loss', float('nan')):.4f}  "
               f"acc {logs.get('accuracy', float('nan')):.2%}  val_acc {logs.get('val_accuracy', float('nan')):.2%}  "
-              f"{now - self.epoch_started:5.1f} s  ETA {int(eta) // 60}:{int(eta) % 60:02d}",
+              f"{now - self.epoch_started:5.1f} s (validation {self.validation_seconds:.1f} s)  "
+              f"ETA {int(eta) // 60}:{int(eta) % 60:02d}",
               file=self.stream or sys.stdout, flush=True)
 
 

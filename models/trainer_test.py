@@ -86,7 +86,7 @@ def test_run_fn_never_reads_the_eval_split(train_files, transform_output, tmp_pa
                      custom_config={"arch": "cnn", "epochs": 4, "batch_size": 64, "augment": True, "patience": 1})
     trainer.run_fn(fn_args)
     progress = capsys.readouterr().out
-    assert "epoch   1/4" in progress and "val_acc" in progress and "ETA" in progress
+    assert "epoch   1/4" in progress and "val_acc" in progress and "(validation " in progress and "ETA" in progress
     assert os.listdir(tmp_path / "run")  # TensorBoard logs and the best-epoch checkpoint
     model = tflite.convert(str(tmp_path / "serving"), trainer.SERVING_IMAGES_SIGNATURE)
     assert tflite.accuracy(tflite.predict(model, mnist_eval[0][:500]), mnist_eval[1][:500]) > 0.8
