@@ -20,7 +20,7 @@ EXAMPLE_GEN_TASK = "MnistExampleGen"
 def build_spec(config: PipelineConfig, image: str, pipeline_root: str, serving_uri: str = "",
                keep_resolver: bool = False) -> dict:
     """The PipelineSpec as a dict. config.data_dir is read by the ExampleGen pod, so it names a
-    location the cluster reaches (gs://, s3://, a mounted volume).
+    location the cluster reaches (gs://, a mounted volume).
 
     The open-source KFP backend cannot run a TFX Resolver, so by default the spec has none and the
     Evaluator gates on the accuracy threshold alone; keep_resolver=True is for Vertex AI Pipelines.

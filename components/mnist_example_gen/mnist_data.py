@@ -2,7 +2,8 @@
 
 Plain Python and numpy, no TFX: the ExampleGen executor and the CLI's pre-flight check
 both call `load_split`, so bad data is named the same way wherever it is found. A data
-directory may also be a URI (gs://, s3://, hdfs://), read through tf.io.gfile.
+directory may also be a URI read through tf.io.gfile: gs:// is built into TensorFlow; s3:// and
+hdfs:// need a file-system plugin such as tensorflow-io.
 """
 import glob
 import gzip
@@ -82,7 +83,13 @@ def _gfile():
 
 
 def _exists(path: str) -> bool:
-    return _gfile()[0].exists(path) if _is_uri(path) else os.path.lexists(path)
+    if not _is_uri(path):
+        return os.path.lexists(path)
+    gfile, op_error = _gfile()
+    try:
+        return gfile.exists(path)
+    except op_error as e:  # e.g. s3:// without a file-system plugin such as tensorflow-io
+        raise DataError(f"{path}: {e.message}") from None
 
 
 def _read_bytes(path: str) -> bytes:

@@ -61,6 +61,11 @@ def test_a_uri_is_read_through_tf_io_gfile(copy_of_mnist, mnist_eval):
         mnist_data.load_split(uri, "eval")
 
 
+def test_a_uri_scheme_tensorflow_cannot_read_is_named():
+    with pytest.raises(DataError, match=r"^s3://bucket/mnist/t10k-images-idx3-ubyte.gz: File system scheme 's3' not implemented"):
+        mnist_data.load_split("s3://bucket/mnist", "eval")
+
+
 def test_reads_fashion_mnist(fashion_mnist_dir):
     images, labels = mnist_data.load_split(fashion_mnist_dir, "eval", mnist_data.FASHION_MNIST)
     assert images.shape == (10000, 28, 28)
