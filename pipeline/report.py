@@ -5,7 +5,6 @@ confusion matrix, the digits the model gets most wrong, the pushed .tflite and t
 import base64
 import dataclasses
 import glob
-import hashlib
 import html
 import io
 import os
@@ -16,6 +15,7 @@ import tensorflow as tf
 import tensorflow_model_analysis as tfma
 from tfx.utils import path_utils
 
+from components.mnist_example_gen import mnist_data
 from components.tflite_pusher import tflite
 from components.tflite_pusher.executor import ACCURACY_METRIC
 from models.trainer import OUTPUT_KEY, SERVING_IMAGES_SIGNATURE
@@ -139,7 +139,7 @@ def worst_figure(worst: list) -> str:
 def _files_with_hashes(data_dir: str) -> list:
     if "://" in data_dir or not os.path.isdir(data_dir):
         return [(data_dir, None, None)]
-    return [(path, os.path.getsize(path), hashlib.sha256(open(path, "rb").read()).hexdigest())
+    return [(path, os.path.getsize(path), mnist_data.sha256_of(path))
             for path in sorted(glob.glob(os.path.join(data_dir, "*"))) if os.path.isfile(path)]
 
 
