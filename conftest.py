@@ -61,7 +61,7 @@ def transform_output(mnist_train_slice, tmp_path_factory):
     rows = [{"image": image.astype(np.int64), "label": int(label)}
             for image, label in zip(images.reshape(-1, 784), labels)]
     out = str(tmp_path_factory.mktemp("transform"))
-    options = PipelineOptions(["--runner=DirectRunner", "--direct_running_mode=in_memory"])
+    options = PipelineOptions(["--runner=FnApiRunner", "--direct_running_mode=in_memory"])
     with beam.Pipeline(options=options) as pipeline, tft_beam.Context(temp_dir=os.path.join(out, "tmp")):
         transform_fn = (pipeline | beam.Create(rows), metadata) | tft_beam.AnalyzeDataset(preprocessing_fn)
         _ = transform_fn | tft_beam.WriteTransformFn(out)

@@ -28,7 +28,7 @@ def build_spec(config: PipelineConfig, image: str, pipeline_root: str, serving_u
     pipeline = create_pipeline(
         config, pipeline_root=pipeline_root, serving_dir=serving_uri or os.path.join(pipeline_root, "serving"),
         schema_file=os.path.join(IMAGE_SOURCE_DIR, "pipeline", "schema", "schema.pbtxt"),
-        with_baseline=keep_resolver)
+        with_baseline=keep_resolver, setup_file=os.path.join(IMAGE_SOURCE_DIR, "setup.py"))
     runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
         config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(default_image=image))
     spec = runner.run(pipeline, write_out=False)["pipelineSpec"]

@@ -42,6 +42,7 @@ def test_compiled_spec_holds_the_whole_dag_with_our_image_and_caching(tmp_path):
                   "gs://bucket/mnist-tfx/serving", f"{spec.IMAGE_SOURCE_DIR}/pipeline/schema/schema.pbtxt"):
         assert f"stringValue: {value}\n" in text, value
     assert "module_file" not in text
+    assert f"--setup_file={spec.IMAGE_SOURCE_DIR}/setup.py" in text
     trainer_parameters = tasks["Trainer"].inputs.parameters
     training = json.loads(trainer_parameters["custom_config"].runtime_value.constant_value.string_value)
     assert (training["arch"], training["epochs"]) == ("mlp", 5)

@@ -12,6 +12,11 @@ from models.trainer import DISTRIBUTIONS, LR_SCHEDULES, TrainingConfig
 PIPELINE_NAME = "mnist-tfx"  # also a valid Kubeflow pipeline name ([a-z0-9-])
 ENV_PREFIX = "MNIST_TFX_"
 ENV_OVERRIDES = {"data_dir": "MNIST_DIR"}
+SETUP_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.py")
+# Beam options that ship code to workers. With none of them, TFX's Beam executors each build a sdist of
+# TFX itself into a fresh /tmp directory (0.9 s and 52 MB per component, never deleted).
+BEAM_DEPENDENCY_FLAGS = ("--setup_file", "--extra_package", "--requirements_file", "--sdk_container_image",
+                         "--worker_harness_container_image")
 
 
 def _option(default, help_text, choices=None):
@@ -48,13 +53,13 @@ class PipelineConfig:
     max_train_examples: int = _option(0, "use only the first N training images (0: all)")
     max_eval_examples: int = _option(0, "use only the first N test images (0: all)")
     runner: str = _option("beam", "TFX orchestrator", ("beam", "local"))
-    direct_running_mode: str = _option("in_memory", "Beam DirectRunner mode for the components' Beam jobs "
+    direct_running_mode: str = _option("in_memory", "mode of Beam's local runner (FnApiRunner) for the components' Beam jobs "
                                        "(in_memory measured fastest on full MNIST; see README)",
                                        ("in_memory", "multi_threading", "multi_processing"))
-    beam_workers: int = _option(0, "Beam DirectRunner workers when not in_memory (0: one per CPU core)")
+    beam_workers: int = _option(0, "Beam local runner workers when not in_memory (0: one per CPU core)")
     beam_args: str = _option("", "more Apache Beam options for the components' Beam jobs, e.g. "
                                  "'--runner=FlinkRunner --flink_master=HOST:8081'; a --runner replaces the "
-                                 "local DirectRunner and its settings")
+                                 "local runner and its settings")
 
     def __post_init__(self):
         problems = [f"{name}={getattr(self, name)} must be >= 0" for name in (
@@ -94,12 +99,16 @@ class PipelineConfig:
     def serving_dir(self) -> str:
         return os.path.join(self.output_dir, "serving")
 
-    @property
-    def beam_pipeline_args(self) -> list[str]:
+    def beam_pipeline_args(self, setup_file: str = SETUP_FILE) -> list[str]:
+        """setup_file: this project's setup.py where the Beam jobs run, staged for remote runners."""
         extra = shlex.split(self.beam_args)
+        if not any(arg.startswith(BEAM_DEPENDENCY_FLAGS) for arg in extra):
+            extra.append(f"--setup_file={setup_file}")
         if any(arg.startswith("--runner") for arg in extra):
             return extra
-        args = ["--runner=DirectRunner", f"--direct_running_mode={self.direct_running_mode}"]
+        # The engine behind Beam's DirectRunner, named itself: DirectRunner first tries Prism, which
+        # downloads a binary when the network allows and stages every job's dependencies (0.6 s each).
+        args = ["--runner=FnApiRunner", f"--direct_running_mode={self.direct_running_mode}"]
         if self.direct_running_mode != "in_memory":
             args.append(f"--direct_num_workers={self.beam_workers or os.cpu_count()}")
         return args + extra

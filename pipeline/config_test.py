@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from pipeline import config
@@ -28,9 +30,14 @@ def test_out_of_range_settings_are_named():
 
 
 def test_beam_args_pass_through_and_a_runner_replaces_the_local_one():
-    assert PipelineConfig(beam_args="--direct_num_workers=1 --experiments=use_runner_v2").beam_pipeline_args == [
-        "--runner=DirectRunner", "--direct_running_mode=in_memory", "--direct_num_workers=1",
-        "--experiments=use_runner_v2"]
+    setup = f"--setup_file={config.SETUP_FILE}"
+    assert os.path.isfile(config.SETUP_FILE)
+    assert PipelineConfig(beam_args="--direct_num_workers=1 --experiments=use_runner_v2").beam_pipeline_args() == [
+        "--runner=FnApiRunner", "--direct_running_mode=in_memory", "--direct_num_workers=1",
+        "--experiments=use_runner_v2", setup]
     flink = "--runner=FlinkRunner --flink_master=flink:8081 --environment_type=EXTERNAL"
-    assert PipelineConfig(beam_args=flink).beam_pipeline_args == flink.split()
-    assert config.from_env({"MNIST_TFX_BEAM_ARGS": flink}).beam_pipeline_args == flink.split()
+    assert PipelineConfig(beam_args=flink).beam_pipeline_args() == [*flink.split(), setup]
+    assert config.from_env({"MNIST_TFX_BEAM_ARGS": flink}).beam_pipeline_args("/opt/x/setup.py") == [
+        *flink.split(), "--setup_file=/opt/x/setup.py"]
+    own_package = "--runner=DataflowRunner --extra_package=dist/mnist_tfx.tar.gz"
+    assert PipelineConfig(beam_args=own_package).beam_pipeline_args() == own_package.split()

@@ -22,7 +22,7 @@ from components.strict_example_validator.component import StrictExampleValidator
 from components.tflite_pusher.component import TFLitePusher
 from models.features import LABEL_KEY
 from models.trainer import OUTPUT_KEY, SERVING_EXAMPLES_SIGNATURE
-from pipeline.config import PIPELINE_NAME, PipelineConfig
+from pipeline.config import PIPELINE_NAME, SETUP_FILE, PipelineConfig
 from pipeline.fingerprint import source_fingerprint
 
 SCHEMA_FILE = os.path.join(os.path.dirname(__file__), "schema", "schema.pbtxt")
@@ -49,9 +49,11 @@ def eval_config(accuracy_threshold: float, max_regression_points: float) -> tfma
 
 
 def create_pipeline(config: PipelineConfig, pipeline_root: str, serving_dir: str, schema_file: str = SCHEMA_FILE,
-                    metadata_connection_config=None, with_baseline: bool = True) -> Pipeline:
+                    metadata_connection_config=None, with_baseline: bool = True, setup_file: str = SETUP_FILE
+                    ) -> Pipeline:
     """The DAG. Without a baseline (open-source Kubeflow cannot run a Resolver) the Evaluator
-    judges on the accuracy threshold alone."""
+    judges on the accuracy threshold alone. schema_file and setup_file are paths where the
+    components run."""
     dataset = DATASETS[config.dataset]
     code_versions = {"code_version": source_fingerprint(models)}
     # Reads the MNIST files (checksums verified) into `train` and `eval` tf.Examples.
@@ -111,5 +113,5 @@ def create_pipeline(config: PipelineConfig, pipeline_root: str, serving_dir: str
                                 baseline, evaluator, pusher) if c],
         enable_cache=True,
         metadata_connection_config=metadata_connection_config,
-        beam_pipeline_args=config.beam_pipeline_args,
+        beam_pipeline_args=config.beam_pipeline_args(setup_file),
     )

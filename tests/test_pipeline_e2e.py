@@ -1,4 +1,5 @@
 """The whole DAG under Beam on a real MNIST slice, through the `mnist-tfx` CLI, checked in MLMD."""
+import glob
 import hashlib
 import json
 import os
@@ -33,6 +34,11 @@ def test_first_run_executes_every_component_and_pushes(first_run, output_dir):
     assert sorted(c.name for c in run.components) == sorted(COMPONENTS)
     assert {c.name: c.state for c in run.components} == {name: "complete" for name in COMPONENTS}
     assert "pushed " in first_run.stdout and "model.tflite" in first_run.stdout
+    log = open(*glob.glob(os.path.join(output_dir, "logs", "run-*.log"))).read()
+    # The Beam components were given our setup.py, so TFX built no sdist of itself into /tmp for them.
+    assert log.count("Nonempty beam arg setup_file already includes dependency") == 4
+    assert "tfx_ephemeral" not in log
+    assert log.count("Running pipeline with PrismRunner") == 1  # TFX's own orchestration pipeline, not the components'
 
 
 def test_pushed_tflite_scores_like_the_evaluator_on_raw_uint8_pixels(first_run, output_dir, mnist_eval):
