@@ -45,7 +45,10 @@ def eval_config(accuracy_threshold: float, max_regression_points: float) -> tfma
                         direction=tfma.MetricDirection.HIGHER_IS_BETTER,
                         absolute={"value": -max_regression_points / 100})))]),
             tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
-        ])])
+        ])],
+        # Not also the loss and accuracy compiled into the Keras model: TFMA would load the model a
+        # second time to compute them, and nothing reads them.
+        options=config_pb2.Options(include_default_metrics={"value": False}))
 
 
 def create_pipeline(config: PipelineConfig, pipeline_root: str, serving_dir: str, schema_file: str = SCHEMA_FILE,
