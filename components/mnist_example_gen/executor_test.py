@@ -1,0 +1,16 @@
+import numpy as np
+import tensorflow as tf
+
+from components.mnist_example_gen.executor import to_serialized_examples
+from models.features import IMAGE_KEY, IMAGE_PIXELS, LABEL_KEY
+
+FEATURES = {IMAGE_KEY: tf.io.FixedLenFeature([IMAGE_PIXELS], tf.int64), LABEL_KEY: tf.io.FixedLenFeature([], tf.int64)}
+
+
+def test_every_record_holds_its_own_image_and_label(mnist_eval):
+    images, labels = mnist_eval[0][:500], mnist_eval[1][:500]
+    records = list(to_serialized_examples(images, labels))
+    parsed = tf.io.parse_example(tf.constant(records), FEATURES)
+    np.testing.assert_array_equal(parsed[IMAGE_KEY].numpy(), images.reshape(-1, IMAGE_PIXELS))
+    np.testing.assert_array_equal(parsed[LABEL_KEY].numpy(), labels)
+    assert len(set(records)) == len(records)
