@@ -2,6 +2,7 @@
 MNIST files, nothing else. Prints one JSON line with its fit time and throughput.
 
     .venv/bin/python benchmarks/keras_baseline.py DATA_DIR [--epochs 10] [--batch-size 64]
+        [--steps-per-execution 1]
 """
 import argparse
 import gzip
@@ -35,6 +36,8 @@ def main() -> None:
     parser.add_argument("data_dir")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--steps-per-execution", type=int, default=1,
+                        help="Keras steps per call into TensorFlow (1: plain Keras; the Trainer uses more)")
     args = parser.parse_args()
     started = time.perf_counter()
     x_train = read_idx(f"{args.data_dir}/train-images-idx3-ubyte.gz")[..., None] / 255.0
@@ -52,7 +55,8 @@ def main() -> None:
         keras.layers.Dense(64, activation="relu"),
         keras.layers.Dense(10, activation="softmax"),
     ])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  steps_per_execution=args.steps_per_execution)
     epochs = EpochTimes()
     fit_started = time.perf_counter()
     model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, verbose=0, callbacks=[epochs])
