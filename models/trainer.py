@@ -32,6 +32,7 @@ LR_SCHEDULES = ("cosine", "constant")
 # Training steps per call into TensorFlow: between calls Keras runs Python, which costs a small CNN
 # on 2 CPU cores about 15 % of its fitting time at one step per call. Our callbacks act per epoch.
 STEPS_PER_EXECUTION = 16
+BATCHES_PER_CHUNK = 16
 DISTRIBUTIONS = ("auto", "default", "mirrored", "multi_worker")
 
 
@@ -96,13 +97,21 @@ def augment(images: tf.Tensor, generator: tf.random.Generator) -> tf.Tensor:
 
 
 def training_dataset(images, labels, config: TrainingConfig) -> tf.data.Dataset:
-    dataset = (tf.data.Dataset.from_tensor_slices((images, labels))
-               .shuffle(len(labels), seed=config.seed, reshuffle_each_iteration=True)
-               .batch(config.batch_size))
+    """Shuffled batches, augmented if configured. Examples are gathered and augmented several batches
+    at a time, then split: tf.data's work per element and per call cost the CNN a quarter of its
+    fitting speed when done batch by batch."""
+    count = len(labels)
+    images, labels = tf.constant(images), tf.constant(labels)
+    dataset = (tf.data.Dataset.range(count)
+               .shuffle(count, seed=config.seed, reshuffle_each_iteration=True)
+               .batch(config.batch_size * BATCHES_PER_CHUNK)
+               .map(lambda index: (tf.gather(images, index), tf.gather(labels, index))))
     if config.augment:
         generator = tf.random.Generator.from_seed(config.seed)
         dataset = dataset.map(lambda x, y: (augment(x, generator), y))
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return (dataset.rebatch(config.batch_size)
+            .apply(tf.data.experimental.assert_cardinality(-(-count // config.batch_size)))
+            .prefetch(tf.data.AUTOTUNE))
 
 
 def is_chief() -> bool:

@@ -66,6 +66,33 @@ def test_loads_the_split_transformed_and_in_order(train_files, transform_output,
     np.testing.assert_array_equal(labels, mnist_train_slice[1])
 
 
+def test_each_epoch_batches_every_image_once_in_a_new_order(mnist_train_slice):
+    images = mnist_train_slice[0][:1500].reshape(-1, 784).astype(np.float32)
+    labels = np.arange(1500)  # the label names the image, to follow it through the shuffle
+    dataset = trainer.training_dataset(images, labels, TrainingConfig(batch_size=64, augment=False))
+    assert dataset.cardinality() == 24  # known ahead, as steps_per_execution needs
+    epochs = []
+    for _ in range(2):
+        batches = list(dataset.as_numpy_iterator())
+        assert [len(y) for _, y in batches] == [64] * 23 + [1500 - 23 * 64]
+        order = np.concatenate([y for _, y in batches])
+        assert sorted(order) == list(range(1500))
+        np.testing.assert_array_equal(np.concatenate([x for x, _ in batches]), images[order])
+        epochs.append(order)
+    assert (epochs[0] != epochs[1]).mean() > 0.9
+
+
+def test_augmentation_moves_pixels_but_keeps_the_digit_size(mnist_train_slice):
+    images = (mnist_train_slice[0][:256].reshape(-1, 784) / 255).astype(np.float32)
+    dataset = trainer.training_dataset(images, np.arange(256), TrainingConfig(batch_size=64, augment=True))
+    batches = list(dataset.as_numpy_iterator())
+    moved, order = np.concatenate([x for x, _ in batches]), np.concatenate([y for _, y in batches])
+    assert moved.shape == (256, 784)
+    assert np.abs(moved - images[order]).mean() > 0.01
+    ink_ratio = moved.sum(axis=1) / images[order].sum(axis=1)  # zoom is at most 8 %: ink within ~20 %
+    assert 0.75 < ink_ratio.min() and ink_ratio.max() < 1.3
+
+
 def test_same_seed_gives_the_same_mlp(train_files, transform_output, tmp_path):
     images, labels = trainer.load_transformed(train_files, transform_output)
     config = TrainingConfig(arch="mlp", epochs=2, batch_size=64, augment=True, seed=3)
