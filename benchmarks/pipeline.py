@@ -1,6 +1,6 @@
 """What the pipeline costs over the training it wraps, measured side by side on full MNIST.
 
-    make bench    (.venv/bin/python benchmarks/pipeline.py [--repeats 3] [--data-dir DIR])
+    make bench    (.venv/bin/python benchmarks/pipeline.py [--repeats 5] [--data-dir DIR] [--report-only])
 
 Alternates, `--repeats` times: the plain Keras script (benchmarks/keras_baseline.py: the original
 CNN, same files, 10 epochs, batch 64) and `mnist-tfx run --arch cnn --epochs 10` in a fresh output
@@ -109,7 +109,10 @@ def write_results(results: dict) -> None:
     import apache_beam
     import tensorflow
     import tfx
-    met = {"ratio": pipeline_s / script_s <= TARGETS["ratio"], "warm_s": warm_s <= TARGETS["warm_s"],
+    paired_ratio = statistics.median(r["cold"]["wall_s"] / r["script"]["wall_s"] for r in rounds)
+    # Both the ratio of the medians and the median of each round's ratio must meet it: rounds on this
+    # shared machine vary by a fifth.
+    met = {"ratio": max(pipeline_s / script_s, paired_ratio) <= TARGETS["ratio"], "warm_s": warm_s <= TARGETS["warm_s"],
            "peak_rss_gb": peak_rss < TARGETS["peak_rss_gb"], "throughput_ratio": throughput >= TARGETS["throughput_ratio"]}
     lines = [
         "# The pipeline next to the plain Keras script",
@@ -118,18 +121,20 @@ def write_results(results: dict) -> None:
         f"TensorFlow {tensorflow.__version__}, TFX {tfx.__version__}, Beam {apache_beam.__version__}. "
         f"Full MNIST, CNN, {EPOCHS} epochs, batch 64; {len(rounds)} alternating rounds (`make bench`).",
         "",
-        "| round | plain script wall | its fit | pipeline cold wall | Trainer | first rerun | warm rerun | pipeline peak RSS |",
-        "|---|---|---|---|---|---|---|---|",
+        "| round | plain script wall | its fit | pipeline cold wall | ratio | Trainer | first rerun | warm rerun | pipeline peak RSS |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for index, r in enumerate(rounds):
         lines.append(f"| {index + 1} | {r['script']['wall_s']:.1f} s | {r['script']['fit_s']:.1f} s | "
-                     f"{r['cold']['wall_s']:.1f} s | {r['cold']['components']['Trainer'][1]:.1f} s | "
+                     f"{r['cold']['wall_s']:.1f} s | {r['cold']['wall_s'] / r['script']['wall_s']:.2f} | "
+                     f"{r['cold']['components']['Trainer'][1]:.1f} s | "
                      f"{r['first_rerun']['wall_s']:.1f} s | {r['warm']['wall_s']:.1f} s | {r['cold']['peak_rss_gb']:.2f} GB |")
     lines += [
         "",
         "| target | measured (median) | goal | |",
         "|---|---|---|---|",
-        f"| full DAG ÷ plain script | {pipeline_s:.1f} s ÷ {script_s:.1f} s = **{pipeline_s / script_s:.2f}** | ≤ {TARGETS['ratio']} | {'met' if met['ratio'] else 'MISSED'} |",
+        f"| full DAG ÷ plain script | {pipeline_s:.1f} s ÷ {script_s:.1f} s = **{pipeline_s / script_s:.2f}**; "
+        f"median of the rounds' ratios **{paired_ratio:.2f}** | ≤ {TARGETS['ratio']} (both) | {'met' if met['ratio'] else 'MISSED'} |",
         f"| warm (fully cached) rerun | **{warm_s:.1f} s** | ≤ {TARGETS['warm_s']:.0f} s | {'met' if met['warm_s'] else 'MISSED'} |",
         f"| pipeline peak RSS (cold, max of rounds) | **{peak_rss:.2f} GB** | < {TARGETS['peak_rss_gb']} GB | {'met' if met['peak_rss_gb'] else 'MISSED'} |",
         f"| Trainer examples/s ÷ script's | {_median(rounds, 'cold', 'examples_per_s'):,.0f} ÷ "
@@ -186,14 +191,20 @@ def write_results(results: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--data-dir", default=os.environ.get("MNIST_DIR"), required=not os.environ.get("MNIST_DIR"))
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--data-dir", default=os.environ.get("MNIST_DIR"))
+    parser.add_argument("--report-only", action="store_true", help="rewrite pipeline.md from pipeline.json")
     args = parser.parse_args()
-    os.makedirs(RESULTS, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="mnist-tfx-bench-") as work_dir:
-        results = measure(os.path.abspath(args.data_dir), args.repeats, work_dir)
-    with open(os.path.join(RESULTS, "pipeline.json"), "w") as f:
-        json.dump(results, f, indent=2)
+    if args.report_only:
+        results = json.load(open(os.path.join(RESULTS, "pipeline.json")))
+    else:
+        if not args.data_dir:
+            parser.error("--data-dir (or MNIST_DIR) is required")
+        os.makedirs(RESULTS, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="mnist-tfx-bench-") as work_dir:
+            results = measure(os.path.abspath(args.data_dir), args.repeats, work_dir)
+        with open(os.path.join(RESULTS, "pipeline.json"), "w") as f:
+            json.dump(results, f, indent=2)
     write_results(results)
     print(open(os.path.join(RESULTS, "pipeline.md")).read())
 
