@@ -71,6 +71,7 @@ def test_each_epoch_batches_every_image_once_in_a_new_order(mnist_train_slice):
     labels = np.arange(1500)  # the label names the image, to follow it through the shuffle
     dataset = trainer.training_dataset(images, labels, TrainingConfig(batch_size=64, augment=False))
     assert dataset.cardinality() == 24  # known ahead, as steps_per_execution needs
+    assert not dataset.options().autotune.enabled  # see trainer.WITHOUT_AUTOTUNING
     epochs = []
     for _ in range(2):
         batches = list(dataset.as_numpy_iterator())
