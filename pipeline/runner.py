@@ -3,6 +3,7 @@ import contextlib
 import dataclasses
 import datetime
 import fcntl
+import gc
 import os
 
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
@@ -46,7 +47,11 @@ def exclusive(output_dir: str):
 
 def run(config: PipelineConfig) -> None:
     config = resolve_data(config)
+    dag = create_pipeline(config, pipeline_root=config.pipeline_root, serving_dir=config.serving_dir,
+                          metadata_connection_config=sqlite_metadata_connection_config(config.metadata_path))
+    # TF, TFX, TFMA and Beam are imported by now: some 650,000 objects that live as long as the process.
+    # Frozen, the garbage collector no longer rescans them in every full collection (~1 s per run) nor
+    # at interpreter exit (~1.5 s).
+    gc.freeze()
     with exclusive(config.output_dir):
-        ORCHESTRATORS[config.runner]().run(create_pipeline(
-            config, pipeline_root=config.pipeline_root, serving_dir=config.serving_dir,
-            metadata_connection_config=sqlite_metadata_connection_config(config.metadata_path)))
+        ORCHESTRATORS[config.runner]().run(dag)
