@@ -74,24 +74,24 @@ def _value(value: metadata_store_pb2.Value):
     return getattr(value, kind) if kind in ("int_value", "double_value", "string_value") else None
 
 
-def run_ids(metadata_path: str) -> list[str]:
+def run_ids(metadata_path: str, store=None) -> list[str]:
     """Run ids, oldest first."""
-    contexts = open_store(metadata_path).get_contexts_by_type(PIPELINE_RUN_CONTEXT)
+    contexts = (store or open_store(metadata_path)).get_contexts_by_type(PIPELINE_RUN_CONTEXT)
     return [c.name for c in sorted(contexts, key=lambda c: c.create_time_since_epoch)]
 
 
-def read_run(metadata_path: str, run_id: str | None = None) -> RunOutcome:
-    """The given run, or the latest one."""
-    store = open_store(metadata_path)
-    run_id = run_id or run_ids(metadata_path)[-1]
+def read_run(metadata_path: str, run_id: str | None = None, store=None, with_outputs: bool = True) -> RunOutcome:
+    """The given run, or the latest one; without outputs it is a cheaper read of the components' states."""
+    store = store or open_store(metadata_path)
+    run_id = run_id or run_ids(metadata_path, store)[-1]
     context = store.get_context_by_type_and_name(PIPELINE_RUN_CONTEXT, run_id)
     execution_types = {t.id: t.name for t in store.get_execution_types()}
     components = []
     for execution in sorted(store.get_executions_by_context(context.id), key=lambda e: e.create_time_since_epoch):
         outputs = {}
         events = [e for e in store.get_events_by_execution_ids([execution.id])
-                  if e.type == metadata_store_pb2.Event.OUTPUT]
-        artifacts = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])}
+                  if e.type == metadata_store_pb2.Event.OUTPUT] if with_outputs else []
+        artifacts = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])} if events else {}
         for event in events:
             key = event.path.steps[0].key if event.path.steps else ""
             properties = {k: _value(v) for k, v in artifacts[event.artifact_id].custom_properties.items()}

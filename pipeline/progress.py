@@ -1,46 +1,90 @@
 """What a run shows while it runs: one line per component as it starts and ends, read from the
-orchestrators' own log records, and every log record kept in a file under the output dir.
+executions that the orchestrator records in ML Metadata, and every log record kept in a file under
+the output dir.
 
 No carriage returns or cursor movement, so logs and pipes stay readable.
 """
+import contextlib
 import datetime
 import logging
 import os
-import re
 import sys
-import time
+import threading
 
-_STARTED = re.compile(r"^(?:node|Component) (\S+) is running\.$")  # BeamDagRunner, LocalDagRunner
-_FINISHED = re.compile(r"^(?:node|Component) (\S+) is finished\.$")
-_CACHED = re.compile(r"^A cached execution \d+ is used\.$")  # the launcher, in the node's thread
+from pipeline import outcome
+
+POLL_SECONDS = 0.2
+_END_MARKS = {"complete": "✓", "cached": "↺", "failed": "✗", "canceled": "✗"}
 
 
-class ComponentLines(logging.Handler):
-    """`▸ Trainer` when a component starts; `✓ Trainer 12.3 s` or `↺ Trainer cached` when it ends."""
+class ComponentLines(threading.Thread):
+    """`▸ Trainer` when the run's execution of a component appears in ML Metadata; `✓ Trainer 12.3 s`,
+    `↺ Trainer cached` or `✗ Trainer failed 3.1 s` when its state becomes final."""
 
-    def __init__(self, stream=None):
-        super().__init__(logging.INFO)
-        self.stream = stream
-        self.running = {}  # thread -> [node, start time, cached]
+    def __init__(self, metadata_path: str, stream=None):
+        super().__init__(daemon=True)
+        self.metadata_path, self.stream = metadata_path, stream
+        self.store, self.run_id = None, None
+        self.earlier_runs = set(outcome.run_ids(metadata_path)) if os.path.exists(metadata_path) else set()
+        self.shown = {}  # component name -> the last state printed
+        self.stopping = threading.Event()
 
     def _print(self, line: str) -> None:
-        print(line, file=self.stream or sys.stdout, flush=True)
+        stream = self.stream or sys.stdout
+        stream.write(line + "\n")  # one write, so a line never interleaves with the Trainer's epoch lines
+        stream.flush()
 
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if started := _STARTED.match(message):
-            self.running[record.thread] = [started.group(1), time.monotonic(), False]
-            self._print(f"▸ {started.group(1)}")
-        elif _CACHED.match(message) and record.thread in self.running:
-            self.running[record.thread][2] = True
-        elif finished := _FINISHED.match(message):
-            node, started_at, cached = self.running.pop(record.thread, [finished.group(1), time.monotonic(), False])
-            self._print(f"↺ {node} cached" if cached else f"✓ {node} {time.monotonic() - started_at:.1f} s")
+    def poll(self) -> None:
+        if self.store is None:
+            if not os.path.exists(self.metadata_path):
+                return
+            self.store = outcome.open_store(self.metadata_path)
+        if self.run_id is None:
+            new_runs = [r for r in outcome.run_ids(self.metadata_path, self.store) if r not in self.earlier_runs]
+            if not new_runs:
+                return
+            self.run_id = new_runs[-1]
+        for component in outcome.read_run(self.metadata_path, self.run_id, self.store, with_outputs=False).components:
+            shown = self.shown.get(component.name)
+            if shown is None:
+                self._print(f"▸ {component.name}")
+            if component.state in _END_MARKS and shown not in _END_MARKS:
+                mark = _END_MARKS[component.state]
+                self._print(f"{mark} {component.name} cached" if component.state == "cached"
+                            else f"{mark} {component.name} {'' if mark == '✓' else component.state + ' '}"
+                                 f"{component.seconds:.1f} s")
+            self.shown[component.name] = component.state
+
+    def _poll_quietly(self) -> None:
+        try:
+            self.poll()
+        except Exception:  # noqa: BLE001 - e.g. the store is being created; the next poll sees it
+            logging.debug("reading ML Metadata for progress lines", exc_info=True)
+
+    def run(self) -> None:
+        while not self.stopping.wait(POLL_SECONDS):
+            self._poll_quietly()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join()
+        self._poll_quietly()  # the last component's end
+
+
+@contextlib.contextmanager
+def component_lines(metadata_path: str, stream=None):
+    """Prints the component lines of the run that starts inside the block."""
+    lines = ComponentLines(metadata_path, stream)
+    lines.start()
+    try:
+        yield
+    finally:
+        lines.stop()
 
 
 def attach(output_dir: str, verbose: bool) -> str:
-    """Sends every log record to <output_dir>/logs/<time>.log and component lines to stdout; the
-    console gets TFX, Beam and TensorFlow logs only with `verbose` (else errors). Returns the log path."""
+    """Sends every log record to <output_dir>/logs/<time>.log; the console gets TFX, Beam and
+    TensorFlow logs only with `verbose` (else errors). Returns the log path."""
     from absl import logging as absl_logging
     logs_dir = os.path.join(output_dir, "logs")
     os.makedirs(logs_dir, exist_ok=True)
@@ -55,7 +99,7 @@ def attach(output_dir: str, verbose: bool) -> str:
     root.setLevel(logging.INFO)
     for handler in root.handlers[:]:  # e.g. a logging.basicConfig() made by a library on import
         root.removeHandler(handler)
-    for handler in (log_file, ComponentLines(), console):
+    for handler in (log_file, console):
         root.addHandler(handler)
     absl_logging.set_verbosity(absl_logging.INFO)
     tf_logger = logging.getLogger("tensorflow")
