@@ -1,2 +1,2 @@
-"""Kubeflow Pipelines support: compiling this DAG for KFP v2 and scheduled retraining (planned;
-the local Beam and LocalDagRunner paths in `pipeline/` are what runs today)."""
+"""Kubeflow Pipelines: compiling this DAG for KFP v2 (spec.py), starting and scheduling runs through
+kfp's client (scheduling.py), and the `mnist-tfx kubeflow` commands (cli.py)."""

@@ -18,7 +18,7 @@ BATCH_NORM_MOMENTUM = 0.9
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
-    """Defaults chosen so that a default run on full MNIST beats the original write-up."""
+    """Defaults chosen so that a default run on full MNIST beats the seed's plain Keras results (docs/design.md)."""
     epochs: int
     batch_size: int = 128
     learning_rate: float = 1e-3
@@ -62,7 +62,7 @@ def _application(application, pixels, image, name, size=APPLICATIONS_INPUT_SIZE,
 
 @register(epochs=30, batch_size=128, learning_rate=1e-3, augment=True)
 def mlp() -> keras.Model:
-    """The original write-up's MLP: Flatten, Dense 128 relu, Dense 10 softmax (101,770 parameters)."""
+    """The seed's MLP: Flatten, Dense 128 relu, Dense 10 softmax (101,770 parameters)."""
     pixels, image = _image_input()
     x = layers.Flatten()(image)
     x = layers.Dense(128, activation="relu")(x)
@@ -72,7 +72,7 @@ def mlp() -> keras.Model:
 
 @register(epochs=15, batch_size=64, learning_rate=1e-3, augment=True)
 def cnn() -> keras.Model:
-    """The original write-up's CNN: 3 conv, 2 pool, Dense 64, Dense 10 (93,322 parameters)."""
+    """The seed's CNN: 3 conv, 2 pool, Dense 64, Dense 10 (93,322 parameters)."""
     pixels, image = _image_input()
     x = layers.Conv2D(32, 3, activation="relu")(image)
     x = layers.MaxPooling2D()(x)
@@ -100,7 +100,7 @@ def mobilenetv2() -> keras.Model:
 @register(epochs=8, batch_size=128, learning_rate=2e-3)
 def efficientnetb0() -> keras.Model:
     """Keras Applications EfficientNetB0, untrained, 1 channel at 64x64 (4,061,801 parameters)."""
-    # At 32x32 its last blocks see a 1x1 map and it plateaued at 98.3 %; 64x64 keeps a 2x2 map.
+    # At 32x32 its last blocks would see a 1x1 map; 64x64 keeps a 2x2 map.
     # EfficientNet rescales its input by 1/255 itself, so it gets pixels back in 0-255.
     return _application(keras.applications.EfficientNetB0, *_image_input(), name="efficientnetb0",
                         size=64, input_scale=255.0)

@@ -23,21 +23,16 @@ from absl import logging
 from tfx.components.trainer.fn_args_utils import FnArgs
 
 from models import architectures
-from models.features import IMAGE_HEIGHT, IMAGE_KEY, IMAGE_PIXELS, IMAGE_WIDTH, LABEL_KEY
+from models.features import (IMAGE_HEIGHT, IMAGE_KEY, IMAGE_PIXELS, IMAGE_WIDTH, IMAGES_INPUT_KEY, LABEL_KEY,
+                             OUTPUT_KEY, SERVING_EXAMPLES_SIGNATURE, SERVING_IMAGES_SIGNATURE)
 
-SERVING_EXAMPLES_SIGNATURE = "serving_default"
-SERVING_IMAGES_SIGNATURE = "serving_images"
-OUTPUT_KEY = "probabilities"
 LR_SCHEDULES = ("cosine", "constant")
-# Training steps per call into TensorFlow: between calls Keras runs Python, which costs a small CNN
-# on 2 CPU cores about 15 % of its fitting time at one step per call. Our callbacks act per epoch.
+# Training steps per call into TensorFlow, since Keras runs Python between calls; our callbacks act per epoch.
 STEPS_PER_EXECUTION = 16
 BATCHES_PER_CHUNK = 16
 DISTRIBUTIONS = ("auto", "default", "mirrored", "multi_worker")
-# tf.data's autotuning thread can miss the cancellation when its iterator is deleted; the deletion
-# then blocks until the thread's next scheduled wake-up, seconds later (TF 2.21). Keras deletes the
-# training iterator after every epoch: 2.8-5 s lost at half or more of the epoch ends here, with the
-# CPU idle. Our inputs are in memory and fit as fast without autotuning (measured).
+# tf.data's autotuning thread can stall the deletion of an iterator for seconds, which Keras does every epoch
+# (docs/troubleshooting.md); our inputs are in memory and fit as fast without it.
 WITHOUT_AUTOTUNING = tf.data.Options()
 WITHOUT_AUTOTUNING.autotune.enabled = False
 
@@ -105,8 +100,7 @@ def augment(images: tf.Tensor, generator: tf.random.Generator) -> tf.Tensor:
 
 def training_dataset(images, labels, config: TrainingConfig) -> tf.data.Dataset:
     """Shuffled batches, augmented if configured. Shuffles indices, not 3 KB images, and gathers and
-    augments several batches per tf.data call before splitting them (4 % faster CNN fitting than
-    shuffling images one by one and augmenting batch by batch)."""
+    augments several batches per tf.data call before splitting them, which fits faster."""
     count = len(labels)
     images, labels = tf.constant(images), tf.constant(labels)
     dataset = (tf.data.Dataset.range(count)
@@ -180,7 +174,7 @@ def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput, expor
         features = model.tft_layer(tf.io.parse_example(serialized, example_spec))
         return {OUTPUT_KEY: model(features[IMAGE_KEY])}
 
-    @tf.function(input_signature=[tf.TensorSpec([None, IMAGE_HEIGHT, IMAGE_WIDTH], tf.uint8, name="images")])
+    @tf.function(input_signature=[tf.TensorSpec([None, IMAGE_HEIGHT, IMAGE_WIDTH], tf.uint8, name=IMAGES_INPUT_KEY)])
     def serve_images(images):
         pixels = tf.cast(tf.reshape(images, [-1, IMAGE_PIXELS]), tf.int64)
         features = model.tft_layer({IMAGE_KEY: pixels})

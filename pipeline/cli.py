@@ -75,15 +75,15 @@ def _quiet_logs() -> None:
     for name in ("apache_beam", "tensorflow"):
         logging.getLogger(name).setLevel(logging.ERROR)
     # TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL, so its import writes to /dev/null.
-    from components import native_stderr
-    with native_stderr.silenced():
+    from components.common import silenced_native_stderr
+    with silenced_native_stderr():
         import tensorflow  # noqa: F401
 
 
 def _check_output_dir(output_dir: str) -> None:
     """Fails before any work if the output dir cannot be written: tries it, since a read-only mount or
     a file system like /proc defeats permission bits (and root ignores them)."""
-    from components.mnist_example_gen.mnist_data import DataError
+    from components.common import DataError
     parent = os.path.dirname(os.path.abspath(output_dir))
     if not os.path.isdir(parent):
         raise DataError(f"{output_dir}: parent directory {parent} does not exist")
@@ -96,7 +96,7 @@ def _check_output_dir(output_dir: str) -> None:
 
 
 def _data_error_in(exc: BaseException):
-    from components.mnist_example_gen.mnist_data import DataError
+    from components.common import DataError
     while exc is not None:
         if isinstance(exc, DataError):
             return exc
@@ -105,7 +105,7 @@ def _data_error_in(exc: BaseException):
 
 
 def _evaluated_accuracy(run) -> float | None:
-    from components.tflite_pusher.executor import evaluated_accuracy
+    from pipeline.evaluation import evaluated_accuracy
     evaluator = run.component("Evaluator")
     return evaluated_accuracy(run.output("Evaluator", "evaluation")["uri"]) if evaluator and evaluator.state in (
         "complete", "cached") else None
@@ -141,7 +141,7 @@ def _print_summary(run, log_path: str) -> int:
 
 
 def predict_command(args: argparse.Namespace) -> int:
-    from components.mnist_example_gen.mnist_data import DataError
+    from components.common import DataError
     from pipeline import predict
     try:
         results = predict.classify(predict.model_path(args.model, args.output_dir), args.images, args.top_k)
@@ -154,7 +154,8 @@ def predict_command(args: argparse.Namespace) -> int:
 
 def report_command(args: argparse.Namespace) -> int:
     from pipeline import outcome, report
-    metadata_path = os.path.join(args.output_dir, "metadata.sqlite")
+    from pipeline.config import PipelineConfig
+    metadata_path = PipelineConfig(output_dir=args.output_dir).metadata_path
     if not os.path.exists(metadata_path):
         print(f"mnist-tfx: {metadata_path}: no runs recorded", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -175,7 +176,8 @@ def report_command(args: argparse.Namespace) -> int:
 
 def runs_command(args: argparse.Namespace) -> int:
     from pipeline import outcome
-    metadata_path = os.path.join(args.output_dir, "metadata.sqlite")
+    from pipeline.config import PipelineConfig
+    metadata_path = PipelineConfig(output_dir=args.output_dir).metadata_path
     if not os.path.exists(metadata_path):
         print(f"mnist-tfx: {metadata_path}: no runs recorded (run `mnist-tfx run --output-dir {args.output_dir}`)",
               file=sys.stderr)
@@ -196,6 +198,7 @@ def runs_command(args: argparse.Namespace) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from components.common import DataError
     from components.mnist_example_gen import mnist_data
     from pipeline import outcome, progress, runner
     from pipeline.config import PipelineConfig
@@ -210,7 +213,7 @@ def run_command(args: argparse.Namespace) -> int:
         config = runner.resolve_data(config)
         for split in mnist_data.SPLIT_SOURCES:  # fail fast, before any component runs
             mnist_data.load_split(config.data_dir, split, mnist_data.DATASETS[config.dataset])
-    except mnist_data.DataError as e:
+    except DataError as e:
         print(f"mnist-tfx: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
@@ -220,7 +223,8 @@ def run_command(args: argparse.Namespace) -> int:
     started = time.monotonic()
     log_path = progress.attach(config.output_dir, args.verbose)
     try:
-        runner.run(config)
+        with progress.component_lines(config.metadata_path):
+            runner.run(config)
     except runner.OutputDirBusy as e:
         print(f"mnist-tfx: {e}", file=sys.stderr)
         return EXIT_BUSY

@@ -13,8 +13,7 @@ PIPELINE_NAME = "mnist-tfx"  # also a valid Kubeflow pipeline name ([a-z0-9-])
 ENV_PREFIX = "MNIST_TFX_"
 ENV_OVERRIDES = {"data_dir": "MNIST_DIR"}
 SETUP_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.py")
-# Beam options that ship code to workers. With none of them, TFX's Beam executors each build a sdist of
-# TFX itself into a fresh /tmp directory (0.9 s and 52 MB per component, never deleted).
+# Beam options that ship code to workers; without one, TFX builds a sdist of itself in /tmp per Beam component.
 BEAM_DEPENDENCY_FLAGS = ("--setup_file", "--extra_package", "--requirements_file", "--sdk_container_image",
                          "--worker_harness_container_image")
 
@@ -30,7 +29,7 @@ class PipelineConfig:
                                 "(default: $MNIST_DIR, then ~/.cache/mnist-tfx/<dataset>, then a checked download)")
     dataset: str = _option("mnist", "which dataset the files hold", tuple(DATASETS))
     arch: str = _option("cnn", "model architecture", tuple(ARCHITECTURES))
-    epochs: int = _option(0, "training epochs (0: the architecture's recipe, see README)")
+    epochs: int = _option(0, "training epochs (0: the architecture's recipe, see `mnist-tfx run --help`)")
     batch_size: int = _option(0, "training batch size (0: the recipe's)")
     learning_rate: float = _option(0.0, "initial Adam learning rate (0: the recipe's)")
     lr_schedule: str = _option("cosine", "learning rate schedule over the run", LR_SCHEDULES)
@@ -54,7 +53,7 @@ class PipelineConfig:
     max_eval_examples: int = _option(0, "use only the first N test images (0: all)")
     runner: str = _option("beam", "TFX orchestrator", ("beam", "local"))
     direct_running_mode: str = _option("in_memory", "mode of Beam's local runner (FnApiRunner) for the components' Beam jobs "
-                                       "(in_memory measured fastest on full MNIST; see README)",
+                                       "(in_memory is the fastest on full MNIST, see docs/performance.md)",
                                        ("in_memory", "multi_threading", "multi_processing"))
     beam_workers: int = _option(0, "Beam local runner workers when not in_memory (0: one per CPU core)")
     beam_args: str = _option("", "more Apache Beam options for the components' Beam jobs, e.g. "
@@ -106,9 +105,7 @@ class PipelineConfig:
             extra.append(f"--setup_file={setup_file}")
         if any(arg.startswith("--runner") for arg in extra):
             return extra
-        # The engine behind Beam's DirectRunner, named itself: DirectRunner first tries Prism, which
-        # downloads a binary when the network allows, and stages each job's dependencies (with the
-        # setup file: two sdist builds, 0.6 s a job).
+        # The engine behind Beam's DirectRunner, named, since DirectRunner first tries to download Prism.
         args = ["--runner=FnApiRunner", f"--direct_running_mode={self.direct_running_mode}"]
         if self.direct_running_mode != "in_memory":
             args.append(f"--direct_num_workers={self.beam_workers or os.cpu_count()}")

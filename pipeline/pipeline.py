@@ -1,9 +1,7 @@
 """The MNIST TFX DAG. This module only wires components; settings come from PipelineConfig."""
 import os
 
-import tensorflow_model_analysis as tfma
-from tensorflow_model_analysis.proto import config_pb2
-# Modules rather than `tfx.v1`, whose import also loads every cloud extension (2 s of start-up).
+# Modules rather than `tfx.v1`, whose import also loads every cloud extension.
 from tfx.components import Evaluator, StatisticsGen, Trainer, Transform
 from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
 from tfx.dsl.components.common.resolver import Resolver
@@ -20,35 +18,11 @@ from components.mnist_example_gen.component import MnistExampleGen
 from components.mnist_example_gen.mnist_data import DATASETS
 from components.strict_example_validator.component import StrictExampleValidator
 from components.tflite_pusher.component import TFLitePusher
-from models.features import LABEL_KEY
-from models.trainer import OUTPUT_KEY, SERVING_EXAMPLES_SIGNATURE
 from pipeline.config import PIPELINE_NAME, SETUP_FILE, PipelineConfig
+from pipeline.evaluation import eval_config
 from pipeline.fingerprint import source_fingerprint
 
 SCHEMA_FILE = os.path.join(os.path.dirname(__file__), "schema", "schema.pbtxt")
-
-
-def eval_config(accuracy_threshold: float, max_regression_points: float) -> tfma.EvalConfig:
-    """Accuracy overall and per digit, the confusion matrix; blessed when the overall accuracy is at
-    or above the threshold and (when there is a last blessed model) at most max_regression_points
-    worse than the baseline's."""
-    model_spec = dict(signature_name=SERVING_EXAMPLES_SIGNATURE, label_key=LABEL_KEY, prediction_key=OUTPUT_KEY)
-    return tfma.EvalConfig(
-        model_specs=[tfma.ModelSpec(name="candidate", **model_spec),
-                     tfma.ModelSpec(name="baseline", is_baseline=True, **model_spec)],
-        slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=[LABEL_KEY])],
-        metrics_specs=[tfma.MetricsSpec(metrics=[
-            tfma.MetricConfig(class_name="SparseCategoricalAccuracy", per_slice_thresholds=[
-                config_pb2.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=tfma.MetricThreshold(
-                    value_threshold=tfma.GenericValueThreshold(lower_bound={"value": accuracy_threshold}),
-                    change_threshold=tfma.GenericChangeThreshold(
-                        direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-                        absolute={"value": -max_regression_points / 100})))]),
-            tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
-        ])],
-        # Not also the loss and accuracy compiled into the Keras model: TFMA would load the model a
-        # second time to compute them, and nothing reads them.
-        options=config_pb2.Options(include_default_metrics={"value": False}))
 
 
 def create_pipeline(config: PipelineConfig, pipeline_root: str, serving_dir: str, schema_file: str = SCHEMA_FILE,

@@ -9,8 +9,11 @@ import os
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from components.common import DataError
 from components.mnist_example_gen import mnist_data
-from components.tflite_pusher import tflite
+from components.tflite_pusher import publish, tflite
+from models.features import NUM_CLASSES
+from pipeline.config import PipelineConfig
 
 IDX_SUFFIXES = ("-ubyte", "-ubyte.gz")
 _INK = 0.2  # of the brightest pixel: what counts as part of the digit when cropping
@@ -51,19 +54,19 @@ def load_images(path: str) -> list[tuple[str, np.ndarray]]:
         with Image.open(path) as image:
             return [(path, to_mnist(image))]
     except FileNotFoundError:
-        raise mnist_data.DataError(f"{path}: no such file") from None
+        raise DataError(f"{path}: no such file") from None
     except (UnidentifiedImageError, OSError) as e:
-        raise mnist_data.DataError(f"{path}: not an image PIL can read ({e})") from None
+        raise DataError(f"{path}: not an image PIL can read ({e})") from None
 
 
 def model_path(model: str, output_dir: str) -> str:
     """--model as given, else the latest version pushed under <output_dir>/serving."""
     if model:
         return model
-    serving_dir = os.path.join(output_dir, "serving")
-    version = tflite.latest_version(serving_dir)
+    serving_dir = PipelineConfig(output_dir=output_dir).serving_dir
+    version = publish.latest_version(serving_dir)
     if not version:
-        raise mnist_data.DataError(f"{serving_dir}: no pushed model (run `mnist-tfx run` first, or pass --model)")
+        raise DataError(f"{serving_dir}: no pushed model (run `mnist-tfx run` first, or pass --model)")
     return os.path.join(serving_dir, version, "model.tflite")
 
 
@@ -72,9 +75,9 @@ def classify(model_file: str, paths: list[str], top_k: int = 1) -> list[dict]:
     try:
         model = open(model_file, "rb").read()
     except OSError as e:
-        raise mnist_data.DataError(f"{model_file}: cannot read ({e.strerror})") from None
+        raise DataError(f"{model_file}: cannot read ({e.strerror})") from None
     labels_file = os.path.join(os.path.dirname(model_file), "labels.txt")
-    labels = open(labels_file).read().split("\n")[:10] if os.path.exists(labels_file) else [str(d) for d in range(10)]
+    labels = open(labels_file).read().split("\n")[:NUM_CLASSES] if os.path.exists(labels_file) else [str(d) for d in range(NUM_CLASSES)]
     named = [item for path in paths for item in load_images(path)]
     probabilities = tflite.predict(model, np.stack([image for _, image in named]))
     results = []

@@ -3,7 +3,6 @@ and the Trainer's TensorBoard logs hold: training curves, the gate's numbers per
 confusion matrix, the digits the model gets most wrong, the pushed .tflite and the lineage.
 """
 import base64
-import dataclasses
 import glob
 import html
 import io
@@ -12,50 +11,21 @@ import os
 import matplotlib
 import numpy as np
 import tensorflow as tf
-import tensorflow_model_analysis as tfma
 from tfx.utils import path_utils
 
+from components.common import is_uri
 from components.mnist_example_gen import mnist_data
-from components.tflite_pusher import tflite
-from components.tflite_pusher.executor import ACCURACY_METRIC
-from models.trainer import OUTPUT_KEY, SERVING_IMAGES_SIGNATURE
-from pipeline import outcome
+from components.mnist_example_gen.examples import read_examples
+from models.features import IMAGES_INPUT_KEY, OUTPUT_KEY, SERVING_IMAGES_SIGNATURE
+from pipeline import latency, outcome
+from pipeline.config import PipelineConfig
+from pipeline.evaluation import read_evaluation
 
 matplotlib.use("Agg")
 from matplotlib import pyplot, ticker  # noqa: E402  (after choosing the file-only backend)
 
 WORST_SHOWN = 24
 LATENCY_RUNS = 300
-
-
-@dataclasses.dataclass
-class Evaluation:
-    accuracy: float
-    baseline_accuracy: float | None  # the last blessed model's, when there was one
-    per_digit: dict  # digit -> accuracy
-    confusion: np.ndarray  # [actual, predicted] -> count
-
-
-def read_evaluation(evaluation_uri: str) -> Evaluation:
-    overall, per_digit = {}, {}
-    for slice_metrics in tfma.load_metrics(evaluation_uri):
-        keys = slice_metrics.slice_key.single_slice_keys
-        for entry in slice_metrics.metric_keys_and_values:
-            if entry.key.name != ACCURACY_METRIC or entry.key.is_diff:
-                continue
-            if not keys:
-                overall[entry.key.model_name or "candidate"] = entry.value.double_value.value
-            elif entry.key.model_name in ("", "candidate"):
-                per_digit[keys[0].int64_value] = entry.value.double_value.value
-    confusion = np.zeros((10, 10), np.int64)
-    for plots in tfma.load_plots(evaluation_uri):
-        if plots.slice_key.single_slice_keys:
-            continue
-        for entry in plots.plot_keys_and_values:
-            if entry.key.model_name in ("", "candidate"):
-                for cell in entry.value.multi_class_confusion_matrix_at_thresholds.matrices[0].entries:
-                    confusion[cell.actual_class_id, cell.predicted_class_id] = round(cell.num_weighted_examples)
-    return Evaluation(overall["candidate"], overall.get("baseline"), dict(sorted(per_digit.items())), confusion)
 
 
 def read_curves(model_run_uri: str) -> dict:
@@ -76,7 +46,7 @@ def worst_misclassified(model_uri: str, images: np.ndarray, labels: np.ndarray, 
     """(image, true label, predicted label, its probability) of the most confident mistakes of the
     evaluated SavedModel (its raw-pixel signature)."""
     serve = tf.saved_model.load(model_uri).signatures[SERVING_IMAGES_SIGNATURE]
-    probabilities = np.concatenate([serve(images=tf.constant(images[i:i + 1000]))[OUTPUT_KEY].numpy()
+    probabilities = np.concatenate([serve(**{IMAGES_INPUT_KEY: tf.constant(images[i:i + 1000])})[OUTPUT_KEY].numpy()
                                     for i in range(0, len(images), 1000)])
     predicted = probabilities.argmax(axis=1)
     wrong = np.flatnonzero(predicted != labels)
@@ -137,7 +107,7 @@ def worst_figure(worst: list) -> str:
 
 
 def _files_with_hashes(data_dir: str) -> list:
-    if "://" in data_dir or not os.path.isdir(data_dir):
+    if is_uri(data_dir) or not os.path.isdir(data_dir):
         return [(data_dir, None, None)]
     return [(path, os.path.getsize(path), mnist_data.sha256_of(path))
             for path in sorted(glob.glob(os.path.join(data_dir, "*"))) if os.path.isfile(path)]
@@ -153,12 +123,12 @@ def _cell(value: float | None, kind: str = "percent") -> str:
 
 def build(output_dir: str, run_id: str | None = None) -> str:
     """The report of a run (default: the latest) as one HTML string, images embedded."""
-    run = outcome.read_run(os.path.join(output_dir, "metadata.sqlite"), run_id)
+    run = outcome.read_run(PipelineConfig(output_dir=output_dir).metadata_path, run_id)
     examples = run.output("MnistExampleGen", "examples")
     if not run.output("Evaluator", "evaluation"):
         raise ValueError(f"run {run.run_id} has no evaluation (it stopped before the Evaluator)")
-    evaluation = read_evaluation(run.output("Evaluator", "evaluation")["uri"])
-    images, labels = tflite.read_examples(os.path.join(examples["uri"], "Split-eval", "*"))
+    evaluation = read_evaluation(run.output("Evaluator", "evaluation")["uri"], with_confusion=True)
+    images, labels = read_examples(os.path.join(examples["uri"], "Split-eval", "*"))
     model_uri = path_utils.serving_model_path(run.output("Trainer", "model")["uri"])
     worst = worst_misclassified(model_uri, images, labels, WORST_SHOWN)
     pushed = run.pushed
@@ -175,11 +145,11 @@ def build(output_dir: str, run_id: str | None = None) -> str:
     if pushed:
         tflite_path = os.path.join(pushed["pushed_destination"], "model.tflite")
         model = open(tflite_path, "rb").read()
-        latency = tflite.single_image_latency_us(tflite.litert_runner(model, 1), images[:1], runs=LATENCY_RUNS)
+        latency_us = latency.single_image_latency_us(latency.litert_runner(model, 1), images[:1], runs=LATENCY_RUNS)
         rows += [("pushed version", f"<td>{html.escape(pushed['pushed_version'])}</td>", ""),
                  (".tflite accuracy (LiteRT)", _cell(pushed["tflite_accuracy"]), 'id="tflite-accuracy"'),
                  (".tflite size (bytes)", _cell(len(model), "count"), 'id="tflite-bytes"'),
-                 ("latency, one image, 1 thread (µs)", _cell(latency, "count"), 'id="latency"')]
+                 ("latency, one image, 1 thread (µs)", _cell(latency_us, "count"), 'id="latency"')]
     else:
         rows.append(("not pushed", f"<td>{html.escape(run.not_pushed_reason)}</td>", ""))
 

@@ -49,9 +49,7 @@ def run(config: PipelineConfig) -> None:
     config = resolve_data(config)
     dag = create_pipeline(config, pipeline_root=config.pipeline_root, serving_dir=config.serving_dir,
                           metadata_connection_config=sqlite_metadata_connection_config(config.metadata_path))
-    # TF, TFX, TFMA and Beam are imported by now: some 650,000 objects that live as long as the process.
-    # Frozen, the garbage collector no longer rescans them in every full collection (~1 s per run) nor
-    # at interpreter exit (~1.5 s).
+    # What TF, TFX, TFMA and Beam created on import lives as long as the process: spare the collector rescanning it.
     gc.freeze()
     with exclusive(config.output_dir):
         ORCHESTRATORS[config.runner]().run(dag)

@@ -19,15 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from components.common import DataError, is_uri
+from models.features import IMAGE_HEIGHT, IMAGE_WIDTH, NUM_CLASSES
 
 IMAGE_MAGIC = 0x00000803
 LABEL_MAGIC = 0x00000801
-IMAGE_SHAPE = (28, 28)
-NUM_CLASSES = 10
-
-
-class DataError(ValueError):
-    """The data files are missing, corrupt or not MNIST-shaped. The message names the file."""
 
 
 @dataclass(frozen=True)
@@ -73,17 +69,13 @@ def sha256_of(path: str) -> str:
     return hashlib.sha256(_read_bytes(path)).hexdigest()
 
 
-def _is_uri(path: str) -> bool:
-    return "://" in path
-
-
 def _gfile():
     import tensorflow as tf  # only remote data needs TensorFlow's file systems
     return tf.io.gfile, tf.errors.OpError
 
 
 def _exists(path: str) -> bool:
-    if not _is_uri(path):
+    if not is_uri(path):
         return os.path.lexists(path)
     gfile, op_error = _gfile()
     try:
@@ -93,7 +85,7 @@ def _exists(path: str) -> bool:
 
 
 def _read_bytes(path: str) -> bytes:
-    if _is_uri(path):
+    if is_uri(path):
         gfile, op_error = _gfile()
         try:
             with gfile.GFile(path, "rb") as f:
@@ -148,7 +140,7 @@ def _read_canonical_idx(path: str, magic: int, expected_dims: int, dataset: Data
 
 
 def _check_image_shape(images: np.ndarray, source: str) -> None:
-    if images.shape[1:] != IMAGE_SHAPE:
+    if images.shape[1:] != (IMAGE_HEIGHT, IMAGE_WIDTH):
         raise DataError(f"{source}: images are {images.shape[1]}x{images.shape[2]}, expected 28x28")
 
 
@@ -221,7 +213,7 @@ def has_data(data_dir: str, dataset: Dataset) -> bool:
 def fingerprint_patterns(data_dir: str, dataset: Dataset) -> dict:
     """Split name -> glob of the files it is read from (Keras' npz holds both splits). A URI is not
     listed, so that compiling for a cluster needs no storage access: remote data is IDX files."""
-    if _is_uri(data_dir):
+    if is_uri(data_dir):
         return {split: f"{prefix}-*" for split, (prefix, _) in SPLIT_SOURCES.items()}
     idx_present = any(os.path.basename(p).startswith(("train-", "t10k-"))
                       for p in glob.glob(os.path.join(data_dir, "*")))
@@ -259,7 +251,7 @@ def download(dataset: Dataset, dest_dir: str, base_url: str | None = None, timeo
 def resolve_data_dir(dataset: Dataset, data_dir: str | None = None) -> str:
     """--data-dir / MNIST_DIR, else the local cache, else a checked download into the cache."""
     data_dir = data_dir or os.environ.get("MNIST_DIR")
-    if data_dir and _is_uri(data_dir):
+    if data_dir and is_uri(data_dir):
         return data_dir
     if data_dir:
         if not os.path.isdir(data_dir):

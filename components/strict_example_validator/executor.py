@@ -6,7 +6,7 @@ from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
-from components.mnist_example_gen.mnist_data import DataError
+from components.common import DataError
 
 
 class AnomaliesFound(DataError):

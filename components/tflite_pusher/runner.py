@@ -1,0 +1,79 @@
+"""The push, as one plain function: convert the blessed model, prove the .tflite in LiteRT on the
+eval split, and publish it with its model.json. No TFX here: the executor makes one call."""
+import dataclasses
+import os
+
+import tensorflow as tf
+
+from components.mnist_example_gen.examples import read_examples
+from components.tflite_pusher import publish, tflite
+from models.features import (IMAGE_HEIGHT, IMAGE_WIDTH, IMAGES_INPUT_KEY, NUM_CLASSES, OUTPUT_KEY,
+                             SERVING_IMAGES_SIGNATURE)
+
+REPRESENTATIVE_EXAMPLES = 300  # training images that calibrate int8 ranges
+
+
+@dataclasses.dataclass(frozen=True)
+class PushSettings:
+    serving_dir: str
+    quantize: str
+    max_accuracy_gap: float  # fraction, float models
+    max_quantization_drop: float  # fraction, quantized models
+    keep_versions: int
+    config: dict  # copied into model.json; its `labels` into labels.txt
+
+
+@dataclasses.dataclass(frozen=True)
+class PushResult:
+    tflite_accuracy: float
+    version: str | None  # None when refused
+    problem: str | None  # why it was refused
+    already_published: bool = False
+
+
+def model_metadata(config: dict, quantize: str, check: tflite.Verification, eval_examples: int, model_uri: str,
+                   pipeline_run_id: str | None) -> dict:
+    """What model.json says of a version (publish adds its name, the .tflite's size and sha256)."""
+    return {
+        **config,
+        "quantize": quantize,
+        "metrics": {"evaluated_accuracy": check.reference_accuracy, "tflite_accuracy": check.tflite_accuracy,
+                    "class_agreement_with_saved_model": check.agreement, "eval_examples": eval_examples},
+        "input": {"name": IMAGES_INPUT_KEY, "dtype": "uint8", "shape": [-1, IMAGE_HEIGHT, IMAGE_WIDTH],
+                  "description": "raw grayscale pixels 0-255, white digit on black as in MNIST; "
+                                 "normalization is inside the model"},
+        "output": {"name": OUTPUT_KEY, "dtype": "float32", "shape": [-1, NUM_CLASSES],
+                   "description": "class probabilities; class i is line i of labels.txt"},
+        "model_uri": model_uri,
+        "pipeline_run_id": pipeline_run_id,
+    }
+
+
+def push(model_dir: str, model_uri: str, eval_examples_dir: str, train_examples_dir: str, evaluated_accuracy: float,
+         settings: PushSettings, pushed_model_dir: str, pipeline_run_id: str | None = None) -> PushResult:
+    """Publishes the model under settings.serving_dir unless its .tflite fails the parity check on the
+    eval examples; a copy of the .tflite also goes to pushed_model_dir (the PushedModel artifact)."""
+    latest = publish.latest_metadata(settings.serving_dir)
+    if latest and latest.get("model_uri") == model_uri and latest.get("quantize") == settings.quantize:
+        # The same model blessed again (e.g. evaluated against itself as the new baseline).
+        return PushResult(latest["metrics"]["tflite_accuracy"], latest["version"], None, already_published=True)
+
+    images, labels = read_examples(os.path.join(eval_examples_dir, "*"))
+    representative = None
+    if settings.quantize == "int8":
+        representative = read_examples(os.path.join(train_examples_dir, "*"))[0][:REPRESENTATIVE_EXAMPLES]
+    tflite_model = tflite.convert(model_dir, SERVING_IMAGES_SIGNATURE, settings.quantize, representative)
+    reference_classes = (tflite.saved_model_classes(model_dir, SERVING_IMAGES_SIGNATURE, images)
+                         if settings.quantize == "none" else None)
+    check = tflite.verify(tflite_model, settings.quantize, images, labels, evaluated_accuracy, reference_classes,
+                          settings.max_accuracy_gap, settings.max_quantization_drop)
+    if check.problem:
+        return PushResult(check.tflite_accuracy, None, check.problem)
+
+    labels_text = settings.config.get("labels") or [str(i) for i in range(NUM_CLASSES)]
+    metadata = model_metadata(settings.config, settings.quantize, check, int(len(labels)), model_uri, pipeline_run_id)
+    version_dir = publish.publish(settings.serving_dir, tflite_model, labels_text, metadata, saved_model_dir=model_dir,
+                                  keep_versions=settings.keep_versions)
+    with tf.io.gfile.GFile(os.path.join(pushed_model_dir, "model.tflite"), "wb") as f:
+        f.write(tflite_model)
+    return PushResult(check.tflite_accuracy, os.path.basename(version_dir), None)
