@@ -14,7 +14,9 @@ SHARED_DATA = os.path.join(PROJECT_DIR, "..", "shared", "data")
 def _data_dir(name: str, env: str | None = None) -> str:
     path = (env and os.environ.get(env)) or os.path.join(SHARED_DATA, name)
     if not os.path.isfile(os.path.join(path, "train-images-idx3-ubyte.gz")):
-        pytest.fail(f"{path}: the real {name} IDX files are needed for the tests (set {env or 'SHARED_DATA'})")
+        where = f"put them there{f' or set {env} to their directory' if env else ''}"
+        pytest.fail(f"{os.path.abspath(path)}: the tests need the four canonical {name} IDX .gz files; {where}",
+                    pytrace=False)
     return os.path.abspath(path)
 
 
@@ -68,3 +70,20 @@ def transform_output(mnist_train_slice, tmp_path_factory):
     metadata_io.write_metadata(metadata, os.path.join(out, tft.TFTransformOutput.RAW_METADATA_DIR))
     assert schema_utils.schema_as_feature_spec(schema).feature_spec.keys() == {"image", "label"}
     return tft.TFTransformOutput(out)
+
+
+@pytest.fixture(scope="session")
+def exported_mlp(transform_output, mnist_train_slice, tmp_path_factory):
+    """An MLP trained five epochs on 2,000 real images, exported like the Trainer does."""
+    import tf_keras as keras
+
+    from models import architectures, trainer
+    keras.utils.set_random_seed(7)
+    images, labels = mnist_train_slice
+    pixels = transform_output.transform_features_layer()({"image": images.reshape(-1, 784).astype(np.int64)})["image"]
+    model = architectures.build("mlp")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(pixels, labels, epochs=5, batch_size=64, verbose=0)
+    export_dir = str(tmp_path_factory.mktemp("model"))
+    trainer.export(model, transform_output, export_dir)
+    return export_dir

@@ -3,9 +3,6 @@ that answers the few v2beta1 calls kfp's client makes and records every request.
 Kubeflow; it shows what our commands send."""
 import http.server
 import json
-import os
-import subprocess
-import sys
 import threading
 import urllib.parse
 
@@ -13,7 +10,7 @@ import pytest
 import yaml
 
 from kubeflow import scheduling
-from kubeflow.spec_test import COMPILE, compile_with_cli
+from tests.helpers import KUBEFLOW_COMPILE, compile_with_cli, mnist_tfx
 
 API = "/apis/v2beta1"
 
@@ -87,11 +84,6 @@ def kfp_api():
     server.shutdown()
 
 
-def kubeflow_cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "mnist-tfx"), *args],
-                          capture_output=True, text=True, timeout=300)
-
-
 def sent(kfp_api, method, path):
     return [body for m, p, _, body in kfp_api.requests if (m, p) == (method, API + path)]
 
@@ -99,12 +91,12 @@ def sent(kfp_api, method, path):
 def test_schedule_creates_then_replaces_a_recurring_run_by_name(kfp_api, tmp_path):
     package = tmp_path / "pipeline.yaml"
     compile_with_cli(package)
-    schedule = [*COMPILE, "--endpoint", kfp_api.endpoint, "--package", str(package), "--experiment", "nightly",
+    schedule = [*KUBEFLOW_COMPILE, "--endpoint", kfp_api.endpoint, "--package", str(package), "--experiment", "nightly",
                 "--max-concurrency", "1", "--no-catchup"]
     schedule[1] = "schedule"
-    first = kubeflow_cli(*schedule, "--cron", "0 0 3 * * *")
+    first = mnist_tfx(*schedule, "--cron", "0 0 3 * * *")
     assert first.returncode == 0, first.stderr[-3000:]
-    second = kubeflow_cli(*schedule, "--cron", "0 30 4 * * 1-5")
+    second = mnist_tfx(*schedule, "--cron", "0 30 4 * * 1-5")
     assert second.returncode == 0, second.stderr[-3000:]
 
     assert [e["display_name"] for e in sent(kfp_api, "POST", "/experiments")] == ["nightly"]  # once, then found
@@ -124,9 +116,9 @@ def test_schedule_creates_then_replaces_a_recurring_run_by_name(kfp_api, tmp_pat
 
 
 def test_run_compiles_from_the_flags_and_starts_one_run(kfp_api):
-    run = [*COMPILE, "--endpoint", kfp_api.endpoint]
+    run = [*KUBEFLOW_COMPILE, "--endpoint", kfp_api.endpoint]
     run[1] = "run"
-    result = kubeflow_cli(*run)
+    result = mnist_tfx(*run)
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout)["run_id"] == "run-1"
     [submitted] = sent(kfp_api, "POST", "/runs")
@@ -136,9 +128,9 @@ def test_run_compiles_from_the_flags_and_starts_one_run(kfp_api):
 
 
 def test_dry_run_sends_nothing_and_a_crontab_line_is_refused(kfp_api):
-    schedule = [*COMPILE, "--endpoint", kfp_api.endpoint, "--cron", "0 0 3 * * *", "--dry-run"]
+    schedule = [*KUBEFLOW_COMPILE, "--endpoint", kfp_api.endpoint, "--cron", "0 0 3 * * *", "--dry-run"]
     schedule[1] = "schedule"
-    result = kubeflow_cli(*schedule)
+    result = mnist_tfx(*schedule)
     assert result.returncode == 0, result.stderr[-3000:]
     request = json.loads(result.stdout)
     assert request["dry_run"] is True and request["cron"] == "0 0 3 * * *" and len(request["package"]["tasks"]) == 8
@@ -150,9 +142,9 @@ def test_dry_run_sends_nothing_and_a_crontab_line_is_refused(kfp_api):
 def test_an_unreachable_endpoint_is_one_line_and_exit_1(tmp_path):
     package = tmp_path / "pipeline.yaml"
     compile_with_cli(package)
-    run = [*COMPILE, "--endpoint", "http://127.0.0.1:9", "--package", str(package)]
+    run = [*KUBEFLOW_COMPILE, "--endpoint", "http://127.0.0.1:9", "--package", str(package)]
     run[1] = "run"
-    result = kubeflow_cli(*run)
+    result = mnist_tfx(*run)
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith("mnist-tfx kubeflow: http://127.0.0.1:9: ")

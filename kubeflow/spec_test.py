@@ -1,8 +1,6 @@
 import json
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 import yaml
@@ -11,18 +9,10 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 
 from kubeflow import spec
 from pipeline.config import PipelineConfig
+from tests.helpers import compile_with_cli
 
 TASKS = {"MnistExampleGen", "ImportSchemaGen", "StatisticsGen", "StrictExampleValidator", "Transform", "Trainer",
          "Evaluator", "TFLitePusher"}
-COMPILE = ["kubeflow", "compile", "--pipeline-root", "gs://bucket/mnist-tfx", "--data-uri", "gs://bucket/mnist",
-           "--image", "registry.example/mnist-tfx:7", "--arch", "mlp", "--epochs", "5"]
-
-
-def compile_with_cli(output_path) -> subprocess.CompletedProcess:
-    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "mnist-tfx"), *COMPILE,
-                           "--output", str(output_path)], capture_output=True, text=True, timeout=300, check=True)
-
-
 def load(path) -> pipeline_spec_pb2.PipelineSpec:
     return json_format.ParseDict(yaml.safe_load(open(path)), pipeline_spec_pb2.PipelineSpec())
 

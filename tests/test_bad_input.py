@@ -1,17 +1,17 @@
 """Bad data given as --data-dir: exit 2, one line naming the file and the problem, before any
 component runs (no ML Metadata written), and the serving directory untouched."""
 import gzip
-import re
 import os
+import re
 import shutil
 import subprocess
 
 import numpy as np
 import pytest
 
-from components.mnist_example_gen.mnist_data_test import write_idx
-from components.tflite_pusher import tflite
-from tests.e2e import BIN_DIR, SLICE_ARGS, mnist_tfx, snapshot
+from components.tflite_pusher import publish
+from pipeline.config import PipelineConfig
+from tests.helpers import BIN_DIR, SLICE_ARGS, mnist_tfx, require, snapshot, write_idx
 
 IMAGES, LABELS = "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"
 
@@ -61,7 +61,7 @@ CASES = [
 def served_output_dir(tmp_path):
     """An output dir with a model already published, which bad data must not touch."""
     output_dir = tmp_path / "out"
-    tflite.publish(str(output_dir / "serving"), b"yesterday's model", ["0"], {"version_note": "in service"})
+    publish.publish(PipelineConfig(output_dir=str(output_dir)).serving_dir, b"yesterday's model", ["0"], {"version_note": "in service"})
     return output_dir
 
 
@@ -109,7 +109,8 @@ def test_read_only_output_dir_exits_2_before_any_work(mnist_dir, tmp_path, outpu
     output_dir = str(mount_point / output_name)  # "" names the mount point itself
     command = (f"mount -t tmpfs -o ro tmpfs {mount_point} && exec {BIN_DIR}/mnist-tfx run "
                f"--data-dir {mnist_dir} --output-dir {output_dir}")
-    result = subprocess.run(["unshare", "--map-root-user", "--mount", "sh", "-c", command], capture_output=True,
+    unshare = require("unshare", "it comes with util-linux: `apt-get install util-linux`")
+    result = subprocess.run([unshare, "--map-root-user", "--mount", "sh", "-c", command], capture_output=True,
                             text=True, timeout=300, env=os.environ)
     assert result.returncode == 2, result.stderr[-3000:]
     assert result.stderr.strip() == f"mnist-tfx: {output_dir}: cannot write to {mount_point} (Read-only file system)"

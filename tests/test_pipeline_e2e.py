@@ -1,8 +1,8 @@
 """The whole DAG under Beam on a real MNIST slice, through the `mnist-tfx` CLI, checked in MLMD."""
-import glob
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import subprocess
 
@@ -11,11 +11,11 @@ import pytest
 import tensorflow_model_analysis as tfma
 from ai_edge_litert.interpreter import Interpreter
 
-from components.tflite_pusher import tflite
-from components.tflite_pusher.tflite import versions as tflite_versions
-from components.tflite_pusher.executor import evaluated_accuracy
+from components.tflite_pusher import publish, tflite
 from pipeline import outcome
-from tests.e2e import BIN_DIR, COMPONENTS, SLICE_ARGS, ServingWatcher, mnist_tfx, snapshot
+from pipeline.config import PipelineConfig
+from pipeline.evaluation import evaluated_accuracy
+from tests.helpers import BIN_DIR, COMPONENTS, SLICE_ARGS, ServingWatcher, mnist_tfx, snapshot
 
 
 @pytest.fixture(scope="module")
@@ -24,30 +24,40 @@ def output_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def first_run(mnist_dir, output_dir):
-    return mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", output_dir, *SLICE_ARGS)
+def paths(output_dir):
+    return PipelineConfig(output_dir=output_dir)
 
 
-def test_first_run_executes_every_component_and_pushes(first_run, output_dir):
+@pytest.fixture(scope="module")
+def run_tmp_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("run-tmp")
+
+
+@pytest.fixture(scope="module")
+def first_run(mnist_dir, output_dir, run_tmp_dir):
+    return mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", output_dir, *SLICE_ARGS,
+                     env={"TMPDIR": str(run_tmp_dir)})
+
+
+def test_first_run_executes_every_component_and_pushes(first_run, paths, run_tmp_dir):
     assert first_run.returncode == 0, first_run.stderr[-3000:]
-    run = outcome.read_run(os.path.join(output_dir, "metadata.sqlite"))
+    run = outcome.read_run(paths.metadata_path)
     assert sorted(c.name for c in run.components) == sorted(COMPONENTS)
     assert {c.name: c.state for c in run.components} == {name: "complete" for name in COMPONENTS}
-    assert "pushed " in first_run.stdout and "model.tflite" in first_run.stdout
-    log = open(*glob.glob(os.path.join(output_dir, "logs", "run-*.log"))).read()
-    # The Beam components were given our setup.py, so TFX built no sdist of itself into /tmp for them.
-    assert log.count("Nonempty beam arg setup_file already includes dependency") == 4
-    assert "tfx_ephemeral" not in log
-    assert log.count("Running pipeline with PrismRunner") == 1  # TFX's own orchestration pipeline, not the components'
+    pushed = run.pushed["pushed_destination"]
+    assert re.search(rf"^  pushed +version {run.pushed['pushed_version']}: {re.escape(pushed)}/model\.tflite ",
+                     first_run.stdout, re.M)
+    # The Beam jobs were given our setup.py and run in process, so no sdist (of TFX or of this project) was built.
+    assert [str(p) for p in run_tmp_dir.rglob("*.tar.gz")] == []
 
 
-def test_pushed_tflite_scores_like_the_evaluator_on_raw_uint8_pixels(first_run, output_dir, mnist_eval):
-    latest = os.path.join(output_dir, "serving", "latest")
+def test_pushed_tflite_scores_like_the_evaluator_on_raw_uint8_pixels(first_run, paths, mnist_eval):
+    latest = os.path.join(paths.serving_dir, "latest")
     model = open(os.path.join(latest, "model.tflite"), "rb").read()
     images, labels = mnist_eval[0][:1000], mnist_eval[1][:1000]  # the eval slice, read here independently
     tflite_accuracy = tflite.accuracy(tflite.predict(model, images), labels)
 
-    run = outcome.read_run(os.path.join(output_dir, "metadata.sqlite"))
+    run = outcome.read_run(paths.metadata_path)
     evaluation_uri = run.component("Evaluator").outputs["evaluation"][0]["uri"]
     assert abs(tflite_accuracy - evaluated_accuracy(evaluation_uri)) <= 0.005
     assert tflite_accuracy >= 0.85
@@ -60,8 +70,8 @@ def test_pushed_tflite_scores_like_the_evaluator_on_raw_uint8_pixels(first_run, 
     assert open(os.path.join(latest, "labels.txt")).read().split() == [str(d) for d in range(10)]
 
 
-def test_evaluation_has_per_digit_accuracy_and_confusion_matrix(first_run, output_dir):
-    run = outcome.read_run(os.path.join(output_dir, "metadata.sqlite"))
+def test_evaluation_has_per_digit_accuracy_and_confusion_matrix(first_run, paths):
+    run = outcome.read_run(paths.metadata_path)
     result = tfma.load_eval_result(run.component("Evaluator").outputs["evaluation"][0]["uri"])  # no baseline yet
     slices = {slice_key: metrics for slice_key, metrics in result.slicing_metrics}
     assert set(slices) == {()} | {(("label", digit),) for digit in range(10)}
@@ -73,55 +83,55 @@ def test_evaluation_has_per_digit_accuracy_and_confusion_matrix(first_run, outpu
     assert sum(e.get("numWeightedExamples", 0) for e in matrix) == 1000
 
 
-def test_rerun_reevaluates_once_against_itself_then_is_fully_cached(first_run, mnist_dir, output_dir):
+def test_rerun_reevaluates_once_against_itself_then_is_fully_cached(first_run, mnist_dir, output_dir, paths):
     """The first push makes the model its own baseline: the next run re-evaluates (and publishes no
     duplicate), every run after that is a full cache hit (the Resolver, a metadata query, always runs)."""
-    serving_before = snapshot(os.path.join(output_dir, "serving"))
+    serving_before = snapshot(paths.serving_dir)
     for expected_evaluator in ("complete", "cached"):
         rerun = mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", output_dir, *SLICE_ARGS)
         assert rerun.returncode == 0, rerun.stderr[-3000:]
-        states = {c.name: c.state for c in outcome.read_run(os.path.join(output_dir, "metadata.sqlite")).components}
+        states = {c.name: c.state for c in outcome.read_run(paths.metadata_path).components}
         assert states.pop("Evaluator") == expected_evaluator
         assert states.pop("Resolver") == "complete"  # a metadata query, run every time
         if expected_evaluator == "cached":
             assert set(states.values()) == {"cached"}
         else:
             assert states["Trainer"] == "cached"
-    assert snapshot(os.path.join(output_dir, "serving")) == serving_before
+    assert snapshot(paths.serving_dir) == serving_before
 
 
-def test_unreachable_threshold_exits_3_and_leaves_serving_untouched(first_run, mnist_dir, output_dir):
+def test_unreachable_threshold_exits_3_and_leaves_serving_untouched(first_run, mnist_dir, output_dir, paths):
     """Also runs the LocalDagRunner, which shares the cache with the Beam runs."""
-    serving_before = snapshot(os.path.join(output_dir, "serving"))
+    serving_before = snapshot(paths.serving_dir)
     args = [{"0.85": "0.9999"}.get(a, a) for a in SLICE_ARGS]
     result = mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", output_dir, "--runner", "local", *args)
     assert result.returncode == 3, result.stderr[-3000:]
     assert "not pushed: the Evaluator did not bless the model: sparse_categorical_accuracy value" in result.stderr
     assert "is below the threshold 0.9999" in result.stderr
-    run = outcome.read_run(os.path.join(output_dir, "metadata.sqlite"))
+    run = outcome.read_run(paths.metadata_path)
     states = {c.name: c.state for c in run.components}
     assert states["Trainer"] == "cached" and states["Evaluator"] == "complete"
     assert run.component("TFLitePusher").outputs["pushed_model"][0]["pushed"] == 0
-    assert snapshot(os.path.join(output_dir, "serving")) == serving_before
+    assert snapshot(paths.serving_dir) == serving_before
 
 
-def test_model_worse_than_the_last_blessed_one_is_not_pushed(first_run, mnist_dir, output_dir):
-    serving_before = snapshot(os.path.join(output_dir, "serving"))
+def test_model_worse_than_the_last_blessed_one_is_not_pushed(first_run, mnist_dir, output_dir, paths):
+    serving_before = snapshot(paths.serving_dir)
     args = [{"0.85": "0.3", "3": "1"}.get(a, a) for a in SLICE_ARGS]  # 1 epoch instead of 3, a low bar
     result = mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", output_dir, *args)
     assert result.returncode == 3, result.stderr[-3000:]
     assert "sparse_categorical_accuracy change against the baseline" in result.stderr
-    assert snapshot(os.path.join(output_dir, "serving")) == serving_before
+    assert snapshot(paths.serving_dir) == serving_before
 
 
 @pytest.mark.parametrize("quantize, weight_type", [("int8", np.int8), ("float16", np.float16), ("dynamic", np.int8)])
 def test_quantized_push_keeps_the_raw_pixel_contract(first_run, mnist_dir, output_dir, mnist_eval, quantize,
-                                                     weight_type):
+                                                     weight_type, paths):
     """Only the Pusher runs again; --keep-versions 2 prunes the oldest versions, never latest."""
     result = mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", output_dir, *SLICE_ARGS,
                        "--quantize", quantize, "--keep-versions", "2")
     assert result.returncode == 0, result.stderr[-3000:]
-    latest = os.path.join(output_dir, "serving", "latest")
+    latest = os.path.join(paths.serving_dir, "latest")
     metadata = json.load(open(os.path.join(latest, "model.json")))
     model = open(os.path.join(latest, "model.tflite"), "rb").read()
     assert metadata["quantize"] == quantize
@@ -132,7 +142,7 @@ def test_quantized_push_keeps_the_raw_pixel_contract(first_run, mnist_dir, outpu
     accuracy = tflite.accuracy(tflite.predict(model, mnist_eval[0][:1000]), mnist_eval[1][:1000])
     assert metadata["metrics"]["evaluated_accuracy"] - accuracy <= 0.003
     assert os.path.isfile(os.path.join(latest, "saved_model", "saved_model.pb"))
-    assert len(tflite_versions(os.path.join(output_dir, "serving"))) <= 2
+    assert len(publish.versions(paths.serving_dir)) <= 2
 
 
 def test_bad_data_dir_exits_2_with_one_line_before_any_work(tmp_path):
@@ -147,15 +157,15 @@ def test_bad_data_dir_exits_2_with_one_line_before_any_work(tmp_path):
 
 
 @pytest.mark.parametrize("engine", ["beam", "local"])
-def test_tfx_cli_runs_the_same_pipeline(first_run, mnist_dir, output_dir, tmp_path, engine):
+def test_tfx_cli_runs_the_same_pipeline(first_run, mnist_dir, output_dir, tmp_path, engine, paths):
     """`tfx pipeline create|update|list` + `tfx run create` with settings from MNIST_TFX_* variables
     and the CLI's home in a temp dir: every component is a cache hit of the CLI's run, so it is the
     same pipeline, not a look-alike."""
     env = {"HOME": str(tmp_path), "MNIST_DIR": mnist_dir, "MNIST_TFX_OUTPUT_DIR": output_dir}
     flags = dict(zip(SLICE_ARGS[::2], SLICE_ARGS[1::2]))
     env.update({"MNIST_TFX_" + flag[2:].upper().replace("-", "_"): value for flag, value in flags.items()})
-    runner_file = os.path.join(os.path.dirname(__file__), "..", "pipeline", f"{engine}_runner.py")
-    runs_before = len(outcome.run_ids(os.path.join(output_dir, "metadata.sqlite")))
+    runner_file = os.path.join(os.path.dirname(__file__), "..", f"{engine}_runner.py")
+    runs_before = len(outcome.run_ids(paths.metadata_path))
 
     def tfx(*args):
         result = subprocess.run([os.path.join(BIN_DIR, "tfx"), *args, "--engine", engine], capture_output=True,
@@ -167,17 +177,17 @@ def test_tfx_cli_runs_the_same_pipeline(first_run, mnist_dir, output_dir, tmp_pa
     tfx("pipeline", "update", "--pipeline_path", runner_file)
     assert "mnist-tfx" in tfx("pipeline", "list")
     tfx("run", "create", "--pipeline_name", "mnist-tfx")
-    assert len(outcome.run_ids(os.path.join(output_dir, "metadata.sqlite"))) == runs_before + 1
-    run = outcome.read_run(os.path.join(output_dir, "metadata.sqlite"))
+    assert len(outcome.run_ids(paths.metadata_path)) == runs_before + 1
+    run = outcome.read_run(paths.metadata_path)
     assert {c.name: c.state for c in run.components} == {name: "complete" if name == "Resolver" else "cached"
                                                          for name in COMPONENTS}
 
 
-def test_a_run_killed_in_the_trainer_resumes_and_a_concurrent_run_is_refused(first_run, mnist_dir, output_dir):
+def test_a_run_killed_in_the_trainer_resumes_and_a_concurrent_run_is_refused(first_run, mnist_dir, output_dir, paths):
     """kill -9 during the Trainer while a second run tries the same output dir, then the same command
     again: it reuses the cached upstream and publishes; a reader polling serving/ all along only ever
     saw complete versions, and the ML Metadata store passes SQLite's integrity check."""
-    serving, metadata_path = os.path.join(output_dir, "serving"), os.path.join(output_dir, "metadata.sqlite")
+    serving, metadata_path = paths.serving_dir, paths.metadata_path
     # A new seed retrains; 30 epochs keep the Trainer busy while the second run starts.
     args = ["run", "--data-dir", mnist_dir, "--output-dir", output_dir, *SLICE_ARGS,
             "--epochs", "30", "--seed", "7", "--max-regression", "100"]
@@ -204,8 +214,8 @@ def test_a_run_killed_in_the_trainer_resumes_and_a_concurrent_run_is_refused(fir
                       for name in COMPONENTS}
     assert watcher.problems == []
     assert len(watcher.latest_seen) == 2  # the version before and the one just pushed
-    assert sorted(os.listdir(serving)) == sorted([*tflite_versions(serving), "latest"])
-    assert not os.path.exists(tflite.staging_dir(serving))
+    assert sorted(os.listdir(serving)) == sorted([*publish.versions(serving), "latest"])
+    assert not os.path.exists(publish.staging_dir(serving))
     with sqlite3.connect(f"file:{metadata_path}?mode=ro", uri=True) as db:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
@@ -219,6 +229,7 @@ def test_data_that_parses_but_breaks_the_schema_is_stopped_before_training(mnist
     assert result.returncode == 2, result.stderr[-3000:]
     assert result.stderr.strip().splitlines()[-1].startswith(
         "mnist-tfx: ExampleValidator found anomalies: split 'train' feature 'label': Low number of unique values")
-    states = {c.name: c.state for c in outcome.read_run(str(output_dir / "metadata.sqlite")).components}
+    paths = PipelineConfig(output_dir=str(output_dir))
+    states = {c.name: c.state for c in outcome.read_run(paths.metadata_path).components}
     assert states["StrictExampleValidator"] == "failed" and "Trainer" not in states
-    assert not (output_dir / "serving").exists()
+    assert not os.path.exists(paths.serving_dir)

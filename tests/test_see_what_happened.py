@@ -3,28 +3,30 @@
 import base64
 import io
 import json
-import os
 import re
-import shutil
 import subprocess
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from components.tflite_pusher.executor import evaluated_accuracy
-from pipeline import outcome, report
-from tests.e2e import mnist_tfx
+from pipeline import outcome
+from pipeline.config import PipelineConfig
+from pipeline.evaluation import evaluated_accuracy, read_evaluation
+from tests.helpers import COMPONENTS, mnist_tfx, require
 
 RUN_ARGS = ["--max-train-examples", "30000", "--max-eval-examples", "2000", "--epochs", "4",
             "--accuracy-threshold", "0.95"]
-NODES = ["ImportSchemaGen", "latest_blessed_model_resolver", "MnistExampleGen", "StatisticsGen",
-         "StrictExampleValidator", "Transform", "Trainer", "Evaluator", "TFLitePusher"]
 
 
 @pytest.fixture(scope="module")
 def output_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("seen") / "out"
+
+
+@pytest.fixture(scope="module")
+def metadata_path(output_dir):
+    return PipelineConfig(output_dir=str(output_dir)).metadata_path
 
 
 @pytest.fixture(scope="module")
@@ -36,29 +38,36 @@ def runs(mnist_dir, output_dir):
     return results
 
 
-def test_console_shows_components_as_they_run_epochs_and_a_summary(runs, output_dir):
+def test_console_shows_components_as_they_run_epochs_and_a_summary(runs, metadata_path):
+    """The component lines are the executions ML Metadata recorded, with the same states and times."""
     cold, cached = runs[0].stdout, runs[1].stdout
     assert "\r" not in cold and "INFO" not in cold + runs[0].stderr
-    for node in NODES:
-        assert re.search(rf"^▸ {node}$", cold, re.M)
-        assert re.search(rf"^✓ {node} \d+\.\d s$", cold, re.M), node
-    assert re.search(r"^↺ Trainer cached$", cached, re.M)
-    assert re.findall(r"^  epoch +\d/4 +loss .* ETA \d+:\d\d$", cold, re.M)[-1].startswith("  epoch   4/4")
-    run = outcome.read_run(str(output_dir / "metadata.sqlite"))
-    for component in run.components:
-        assert re.search(rf"^  {component.name} +{component.state} +\d+\.\d s$", cached, re.M), component.name
-    accuracy = evaluated_accuracy(run.output("Evaluator", "evaluation")["uri"])
+    cold_run, cached_run = (outcome.read_run(metadata_path, run_id) for run_id in outcome.run_ids(metadata_path))
+    assert sorted(c.name for c in cold_run.components) == sorted(COMPONENTS)
+    for component in cold_run.components:
+        started = cold.index(f"\n▸ {component.name}\n")
+        assert cold.index(f"\n✓ {component.name} {component.seconds:.1f} s\n") > started
+    trainer_start, trainer_end = cold.index("\n▸ Trainer\n"), cold.index("\n✓ Trainer ")
+    epochs = re.findall(r"^  epoch +(\d)/4 +loss .* ETA \d+:\d\d$", cold[trainer_start:trainer_end], re.M)
+    assert epochs == ["1", "2", "3", "4"]  # inside the Trainer's start and end lines
+    for component in cached_run.components:
+        end_line = f"↺ {component.name} cached" if component.state == "cached" else f"✓ {component.name} "
+        assert f"\n{end_line}" in cached, component.name
+        assert re.search(rf"^  {component.name} +{component.state} +{component.seconds:.1f} s$", cached, re.M)
+    accuracy = evaluated_accuracy(cached_run.output("Evaluator", "evaluation")["uri"])
     assert f"Evaluator accuracy       {accuracy:.2%}" in cached
-    assert re.search(r"^  pushed +version \S+: .*/model\.tflite \(\d+ KB\)$", cold, re.M)
+    pushed = cold_run.pushed
+    assert re.search(rf"^  pushed +version {pushed['pushed_version']}: {re.escape(pushed['pushed_destination'])}"
+                     r"/model\.tflite \(\d+ KB\)$", cold, re.M)
     log_path = re.search(r"^  log +(\S+)$", cold, re.M).group(1)
-    assert "node Trainer is running." in open(log_path).read()  # the full TFX log, kept in a file
+    assert f"Pushed {pushed['pushed_destination']}" in open(log_path).read()  # every log record, kept in a file
 
 
-def test_runs_lists_both_runs(runs, output_dir):
+def test_runs_lists_both_runs(runs, output_dir, metadata_path):
     result = mnist_tfx("runs", "--output-dir", str(output_dir))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
-    run_ids = outcome.run_ids(str(output_dir / "metadata.sqlite"))
+    run_ids = outcome.run_ids(metadata_path)
     assert len(lines) == 3 and [line.split()[0] for line in lines[1:]] == run_ids
     version = re.search(r" cnn +4 +\d+\.\d\d% +\d+\.\d\d% yes +(\d{8}-\d{6}) +–$", lines[1]).group(1)
     # The rerun re-evaluates against the model it just blessed, and publishes no duplicate.
@@ -70,22 +79,22 @@ def test_runs_lists_both_runs(runs, output_dir):
 
 
 @pytest.fixture(scope="module")
-def report_file(runs, output_dir):
-    first_run = outcome.run_ids(str(output_dir / "metadata.sqlite"))[0]
+def report_file(runs, output_dir, metadata_path):
+    first_run = outcome.run_ids(metadata_path)[0]
     result = mnist_tfx("report", "--output-dir", str(output_dir), "--run", first_run)
     assert result.returncode == 0, result.stderr[-3000:]
     return output_dir / "report.html"
 
 
-def test_report_embeds_decodable_figures_and_the_evaluators_numbers(report_file, output_dir):
+def test_report_embeds_decodable_figures_and_the_evaluators_numbers(report_file, metadata_path):
     page = report_file.read_text()
     figures = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert len(figures) == 4
     for figure in figures:
         with Image.open(io.BytesIO(base64.b64decode(figure))) as image:
             assert image.size[0] > 200 and np.asarray(image.convert("L")).std() > 10
-    run = outcome.read_run(str(output_dir / "metadata.sqlite"), outcome.run_ids(str(output_dir / "metadata.sqlite"))[0])
-    evaluation = report.read_evaluation(run.output("Evaluator", "evaluation")["uri"])
+    run = outcome.read_run(metadata_path, outcome.run_ids(metadata_path)[0])
+    evaluation = read_evaluation(run.output("Evaluator", "evaluation")["uri"], with_confusion=True)
     assert float(re.search(r'<tr id="accuracy"><th>[^<]*</th><td data-value="([^"]+)"', page).group(1)) \
         == evaluation.accuracy == evaluated_accuracy(run.output("Evaluator", "evaluation")["uri"])
     per_digit = [float(v) for v in re.findall(r'<tr><td>\d</td><td data-value="([^"]+)"', page)]
@@ -98,8 +107,8 @@ def test_report_embeds_decodable_figures_and_the_evaluators_numbers(report_file,
 
 
 def test_report_renders_in_headless_chromium(report_file, tmp_path):
-    chromium = shutil.which("chromium")
-    assert chromium, "chromium is missing: `make test` installs it (scripts/setup_browser.sh)"
+    chromium = require("chromium", "`make test` installs it as root (scripts/setup_browser.sh); "
+                                   "otherwise `sudo apt-get install chromium`")
     screenshot = tmp_path / "report.png"
     subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                     "--window-size=1200,2400", f"--screenshot={screenshot}", report_file.as_uri()],

@@ -4,23 +4,17 @@ import gzip
 import http.server
 import os
 import shutil
-import struct
 import threading
 
 import numpy as np
 import pytest
 
 from components.mnist_example_gen import mnist_data
-from components.mnist_example_gen.mnist_data import DataError
+from components.common import DataError
+from tests.helpers import write_idx
 
 TRAIN_LABEL_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_LABEL_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-
-
-def write_idx(path, array: np.ndarray, magic: int, compress=True):
-    raw = struct.pack(">I", magic) + struct.pack(f">{array.ndim}I", *array.shape) + array.astype(np.uint8).tobytes()
-    with (gzip.open if compress else open)(path, "wb") as f:
-        f.write(raw)
 
 
 def write_split_files(directory, images, labels, prefix="train", compress=True):

@@ -5,10 +5,13 @@ import shutil
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow_metadata.proto.v0 import anomalies_pb2
+from tfx.components.example_validator import executor as example_validator_executor
 from tfx.components.statistics_gen import executor as statistics_executor
 from tfx.types import artifact_utils, standard_artifacts
+from tfx.utils import io_utils
 
-from components.mnist_example_gen.executor import to_serialized_examples
+from components.mnist_example_gen.examples import to_serialized_examples
 from components.strict_example_validator.executor import AnomaliesFound, Executor
 
 SCHEMA = os.path.join(os.path.dirname(__file__), "..", "..", "pipeline", "schema", "schema.pbtxt")
@@ -35,10 +38,16 @@ def validate(tmp_path, images, labels):
     statistics_executor.Executor().Do({"examples": [examples], "schema": [schema]}, {"statistics": [statistics]}, {})
     anomalies = _artifact(standard_artifacts.ExampleAnomalies, tmp_path / "anomalies")
     Executor().Do({"statistics": [statistics], "schema": [schema]}, {"anomalies": [anomalies]}, {})
+    return anomalies
 
 
-def test_clean_mnist_passes(tmp_path, mnist_train_slice):
-    validate(tmp_path, mnist_train_slice[0][:300], mnist_train_slice[1][:300])
+def test_clean_mnist_passes_with_an_empty_anomalies_report(tmp_path, mnist_train_slice):
+    anomalies = validate(tmp_path, mnist_train_slice[0][:300], mnist_train_slice[1][:300])
+    assert artifact_utils.decode_split_names(anomalies.split_names) == ["train"]
+    report = anomalies_pb2.Anomalies.FromString(io_utils.read_bytes_file(
+        os.path.join(anomalies.uri, "Split-train", example_validator_executor.DEFAULT_FILE_NAME)))
+    assert {feature.name for feature in report.baseline.feature} == {"image", "label"}  # checked against our schema
+    assert not report.anomaly_info and not report.HasField("dataset_anomaly_info")
 
 
 def test_out_of_range_label_stops_the_run_and_is_named(tmp_path, mnist_train_slice):

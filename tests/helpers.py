@@ -1,10 +1,15 @@
-"""Helpers for end-to-end tests: run the real `mnist-tfx` CLI and snapshot what it published."""
+"""Helpers shared by the tests: run the real `mnist-tfx` CLI, snapshot what it published, write IDX files."""
+import gzip
 import hashlib
 import json
 import os
+import shutil
+import struct
 import subprocess
 import sys
 import threading
+
+import numpy as np
 
 BIN_DIR = os.path.dirname(sys.executable)
 # A small real slice keeps a cold run under a minute on 2 cores.
@@ -14,9 +19,34 @@ COMPONENTS = ["ImportSchemaGen", "MnistExampleGen", "StatisticsGen", "StrictExam
               "Trainer", "Resolver", "Evaluator", "TFLitePusher"]
 
 
+# A Kubeflow compile with every flag a user sets; the spec and scheduling tests share it.
+KUBEFLOW_COMPILE = ["kubeflow", "compile", "--pipeline-root", "gs://bucket/mnist-tfx", "--data-uri", "gs://bucket/mnist",
+                    "--image", "registry.example/mnist-tfx:7", "--arch", "mlp", "--epochs", "5"]
+
+
+def write_idx(path, array: np.ndarray, magic: int, compress=True):
+    raw = struct.pack(">I", magic) + struct.pack(f">{array.ndim}I", *array.shape) + array.astype(np.uint8).tobytes()
+    with (gzip.open if compress else open)(path, "wb") as f:
+        f.write(raw)
+
+
+def require(program: str, how_to_get_it: str) -> str:
+    """The program's path; a missing one fails the test with one line saying how to get it."""
+    import pytest
+    path = shutil.which(program)
+    if not path:
+        pytest.fail(f"{program} is missing: {how_to_get_it}", pytrace=False)
+    return path
+
+
 def mnist_tfx(*args, env=None, timeout=900) -> subprocess.CompletedProcess:
     return subprocess.run([os.path.join(BIN_DIR, "mnist-tfx"), *args], capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def compile_with_cli(output_path) -> subprocess.CompletedProcess:
+    return subprocess.run([os.path.join(BIN_DIR, "mnist-tfx"), *KUBEFLOW_COMPILE, "--output", str(output_path)],
+                          capture_output=True, text=True, timeout=300, check=True)
 
 
 def snapshot(directory: str) -> dict:
