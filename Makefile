@@ -27,7 +27,7 @@ clean:
 
 # Benchmarks (not part of `make test`); results are written to benchmarks/results/.
 bench: setup
-	$(PYTHON) benchmarks/pipeline.py $(ARGS)
+	$(PYTHON) benchmarks/pipeline_vs_script.py $(ARGS)
 
 bench-accuracy: setup
 	$(PYTHON) benchmarks/accuracy.py $(ARGS)

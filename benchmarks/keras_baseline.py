@@ -1,4 +1,4 @@
-"""The plain Keras script the pipeline is compared with: the original write-up's CNN on the same
+"""The plain Keras script the pipeline is compared with: the seed's CNN on the same
 MNIST files, nothing else. Prints one JSON line with its fit time and throughput.
 
     .venv/bin/python benchmarks/keras_baseline.py DATA_DIR [--epochs 10] [--batch-size 64]

@@ -1,28 +1,34 @@
 """Size, accuracy and speed of the default CNN per quantization mode, next to the Keras model.
 
-    .venv/bin/python benchmarks/tflite.py [--saved-model DIR] [--data-dir DIR]
+    .venv/bin/python benchmarks/tflite.py [--saved-model DIR] [--data-dir DIR] [--report-only]
 
-Uses the SavedModel that the pipeline pushed beside its .tflite (by default the one from
-`benchmarks/accuracy.py`'s CNN run on full MNIST) and writes benchmarks/results/tflite.md.
+Uses the SavedModel that the pipeline pushed beside its .tflite (by default the latest one from
+`benchmarks/accuracy.py`'s CNN run on full MNIST), records the figures with their date, commit and
+machine in benchmarks/results/tflite.json and renders benchmarks/results/tflite.md from it.
 """
 import argparse
+import json
 import os
-import platform
-import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
-from components.mnist_example_gen import mnist_data  # noqa: E402
-from components.tflite_pusher import tflite  # noqa: E402
-from models.trainer import SERVING_IMAGES_SIGNATURE  # noqa: E402
+import provenance
+from components.mnist_example_gen import mnist_data
+from components.tflite_pusher import publish, tflite
+from models.features import IMAGES_INPUT_KEY, OUTPUT_KEY, SERVING_IMAGES_SIGNATURE
+from pipeline.config import PipelineConfig
+from pipeline.latency import litert_runner, single_image_latency_us
 
+RESULTS = os.path.join(HERE, "results")
+CNN_OUTPUT_DIR = os.path.join(HERE, "out", "cnn")  # where benchmarks/accuracy.py's CNN run pushes
 SINGLE_RUNS = 2000
+KERAS_SINGLE_RUNS = 500  # TensorFlow's calls are several times slower than LiteRT's
 BATCH = 256
+CALIBRATION_IMAGES = 300
 
 
 def batch_throughput(run, images) -> float:
@@ -34,58 +40,96 @@ def batch_throughput(run, images) -> float:
     return len(batches) * BATCH / (time.perf_counter() - started)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--saved-model", default=os.path.join(HERE, "out", "cnn", "serving", "latest", "saved_model"))
-    parser.add_argument("--data-dir", default=os.environ.get("MNIST_DIR"), required=not os.environ.get("MNIST_DIR"))
-    args = parser.parse_args()
+def row(model: str, size_bytes: int | None, accuracy: float, latency_us: float, throughput: float) -> dict:
+    return {"model": model, "size_kb": None if size_bytes is None else round(size_bytes / 1024, 1),
+            "accuracy": round(accuracy, 4),
+            "latency_us": round(latency_us, 1), "images_per_s": round(throughput)}
+
+
+def measure(saved_model: str, data_dir: str) -> dict:
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    images, labels = mnist_data.load_split(args.data_dir, "eval")
-    train_images, _ = mnist_data.load_split(args.data_dir, "train")
+    images, labels = mnist_data.load_split(data_dir, "eval")
+    train_images, _ = mnist_data.load_split(data_dir, "train")
 
-    serve = tf.saved_model.load(args.saved_model).signatures[SERVING_IMAGES_SIGNATURE]
-    keras_run = lambda x: serve(images=tf.constant(x))  # noqa: E731
-    keras_probabilities = np.concatenate([keras_run(images[i:i + 1000])["probabilities"].numpy()
+    serve = tf.saved_model.load(saved_model).signatures[SERVING_IMAGES_SIGNATURE]
+    keras_run = lambda x: serve(**{IMAGES_INPUT_KEY: tf.constant(x)})  # noqa: E731
+    keras_probabilities = np.concatenate([keras_run(images[i:i + 1000])[OUTPUT_KEY].numpy()
                                           for i in range(0, len(images), 1000)])
-    rows = [("Keras SavedModel (TF, 1 thread)", None, tflite.accuracy(keras_probabilities, labels),
-             tflite.single_image_latency_us(keras_run, images[:1], runs=500), batch_throughput(keras_run, images))]
+    rows = [row("keras", None, tflite.accuracy(keras_probabilities, labels),
+                single_image_latency_us(keras_run, images[:1], runs=KERAS_SINGLE_RUNS),
+                batch_throughput(keras_run, images))]
     for quantize in tflite.QUANTIZATIONS:
-        model = tflite.convert(args.saved_model, SERVING_IMAGES_SIGNATURE, quantize, train_images[:300])
-        accuracy = tflite.accuracy(tflite.predict(model, images), labels)
-        rows.append((f"TFLite `{quantize}` (LiteRT, 1 thread)", len(model), accuracy,
-                     tflite.single_image_latency_us(tflite.litert_runner(model, 1), images[:1], runs=SINGLE_RUNS),
-                     batch_throughput(tflite.litert_runner(model, BATCH), images)))
+        model = tflite.convert(saved_model, SERVING_IMAGES_SIGNATURE, quantize, train_images[:CALIBRATION_IMAGES])
+        rows.append(row(quantize, len(model), tflite.accuracy(tflite.predict(model, images), labels),
+                        single_image_latency_us(litert_runner(model, 1), images[:1], runs=SINGLE_RUNS),
+                        batch_throughput(litert_runner(model, BATCH), images)))
         print(rows[-1], flush=True)
+    return {"provenance": provenance.record(), "saved_model": os.path.relpath(saved_model, provenance.REPO),
+            "single_runs": SINGLE_RUNS, "keras_single_runs": KERAS_SINGLE_RUNS, "batch": BATCH,
+            "calibration_images": CALIBRATION_IMAGES, "rows": rows}
 
-    float_size, float_accuracy, float_latency = rows[1][1], rows[1][2], rows[1][3]
-    int8 = rows[-1]
+
+def write_results(results: dict) -> None:
     lines = [
         "# TFLite per quantization mode: the default CNN on full MNIST",
         "",
-        f"Machine: {os.cpu_count()} CPU cores, {platform.processor() or platform.machine()}, {platform.platform()}; "
-        f"TensorFlow {tf.__version__}. Model: `{os.path.relpath(args.saved_model, os.path.dirname(HERE))}` "
-        "(pushed by `benchmarks/accuracy.py`'s CNN run, default recipe). Accuracy on the 10,000 test images, "
-        f"raw uint8 input. Latency: median of {SINGLE_RUNS} single-image calls (500 for Keras) after warm-up, "
-        f"1 thread. Throughput: the test set in batches of {BATCH}, 1 thread. int8 is calibrated on 300 "
-        "training images.",
+        provenance.describe(results["provenance"]),
         "",
-        "| model | size | accuracy | single-image latency | batch-256 throughput |",
+        f"Model: `{results['saved_model']}` (pushed by `benchmarks/accuracy.py`'s CNN run, default recipe). "
+        "Accuracy on the 10,000 test images, raw uint8 input. Latency: median of "
+        f"{results['single_runs']} single-image calls ({results['keras_single_runs']} for Keras) after warm-up, "
+        f"1 thread. Throughput: the test set in batches of {results['batch']}, 1 thread. int8 is calibrated on "
+        f"{results['calibration_images']} training images.",
+        "",
+        f"| model | size | accuracy | single-image latency | batch-{results['batch']} throughput |",
         "|---|---|---|---|---|",
     ]
-    for name, size, accuracy, latency, throughput in rows:
-        size_text = f"{size / 1024:,.0f} KB" if size else "–"
-        lines.append(f"| {name} | {size_text} | {accuracy:.2%} | {latency:,.0f} µs | {throughput:,.0f} images/s |")
+    for entry in results["rows"]:
+        name = ("Keras SavedModel (TF, 1 thread)" if entry["model"] == "keras"
+                else f"TFLite `{entry['model']}` (LiteRT, 1 thread)")
+        size = f"{entry['size_kb']:,.0f} KB" if entry["size_kb"] else "–"
+        lines.append(f"| {name} | {size} | {entry['accuracy']:.2%} | {entry['latency_us']:,.0f} µs "
+                     f"| {entry['images_per_s']:,} images/s |")
+    by_mode = {entry["model"]: entry for entry in results["rows"]}
+    full, int8 = by_mode["none"], by_mode["int8"]
     lines += [
         "",
-        "Targets (issue: int8 size ≤ 30 % of float, accuracy within 0.2 points, latency ≤ 0.6x float):",
-        f"int8 size {int8[1] / float_size:.0%} of float, accuracy {100 * (int8[2] - float_accuracy):+.2f} points, "
-        f"latency {int8[3] / float_latency:.2f}x float.",
+        f"int8 next to the float model (`none`): {int8['size_kb'] / full['size_kb']:.0%} of its size, accuracy "
+        f"{100 * (int8['accuracy'] - full['accuracy']):+.2f} points, {int8['latency_us'] / full['latency_us']:.2f}x "
+        "its single-image latency.",
     ]
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    with open(os.path.join(HERE, "results", "tflite.md"), "w") as f:
+    with open(os.path.join(RESULTS, "tflite.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--saved-model", help="default: the latest version pushed to benchmarks/out/cnn")
+    parser.add_argument("--data-dir", default=os.environ.get("MNIST_DIR"))
+    parser.add_argument("--report-only", action="store_true", help="rewrite tflite.md from tflite.json")
+    args = parser.parse_args()
+    results_json = os.path.join(RESULTS, "tflite.json")
+    if args.report_only:
+        results = json.load(open(results_json))
+    else:
+        if not args.data_dir:
+            parser.error("--data-dir (or MNIST_DIR) is required")
+        saved_model = args.saved_model
+        if not saved_model:
+            serving_dir = PipelineConfig(output_dir=CNN_OUTPUT_DIR).serving_dir
+            version = publish.latest_version(serving_dir)
+            if not version:
+                parser.error(f"nothing pushed to {serving_dir}: run benchmarks/accuracy.py --archs cnn, "
+                             "or pass --saved-model")
+            saved_model = os.path.join(serving_dir, version, "saved_model")
+        results = measure(saved_model, args.data_dir)
+        os.makedirs(RESULTS, exist_ok=True)
+        with open(results_json, "w") as f:
+            json.dump(results, f, indent=2)
+            f.write("\n")
+    write_results(results)
+    print(open(os.path.join(RESULTS, "tflite.md")).read())
 
 
 if __name__ == "__main__":

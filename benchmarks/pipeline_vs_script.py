@@ -1,6 +1,6 @@
 """What the pipeline costs over the training it wraps, measured side by side on full MNIST.
 
-    make bench    (.venv/bin/python benchmarks/pipeline.py [--repeats 5] [--data-dir DIR] [--report-only])
+    make bench    (.venv/bin/python benchmarks/pipeline_vs_script.py [--repeats 5] [--data-dir DIR] [--report-only])
 
 Alternates, `--repeats` times: the plain Keras script (benchmarks/keras_baseline.py: the original
 CNN, same files, 10 epochs, batch 64) and `mnist-tfx run --arch cnn --epochs 10` in a fresh output
@@ -8,12 +8,12 @@ dir, then two reruns of that command (the second is the fully cached one). Then 
 first 10,000 and 30,000 training images for the scaling table, one cold run with
 `--augment off` (the script does not augment) to compare the input pipelines alone, and one run of
 the script with the Trainer's steps_per_execution, to show what of the difference is that setting.
-Writes benchmarks/results/pipeline.md and pipeline.json.
+Records the figures with their date, commit and machine in benchmarks/results/pipeline.json and
+renders benchmarks/results/pipeline.md from it.
 """
 import argparse
 import json
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -22,10 +22,11 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
 
-from models.trainer import STEPS_PER_EXECUTION  # noqa: E402
-from pipeline import outcome  # noqa: E402
+import provenance
+from models.trainer import STEPS_PER_EXECUTION
+from pipeline import outcome
+from pipeline.config import PipelineConfig
 
 BIN = os.path.dirname(sys.executable)
 EPOCHS = 10
@@ -51,7 +52,7 @@ def timed(command: list[str]) -> dict:
 def pipeline_run(data_dir: str, output_dir: str, *extra: str) -> dict:
     result = timed([os.path.join(BIN, "mnist-tfx"), "run", "--arch", "cnn", "--epochs", str(EPOCHS),
                     "--data-dir", data_dir, "--output-dir", output_dir, *extra])
-    run = outcome.read_run(os.path.join(output_dir, "metadata.sqlite"))
+    run = outcome.read_run(PipelineConfig(output_dir=output_dir).metadata_path)
     # Fitting time per epoch without its validation pass, which the plain script does not make.
     epoch_seconds = [float(total) - float(validation) for total, validation in re.findall(
         r"^  epoch +\d+/\d+ .* (\d+\.\d) s \(validation (\d+\.\d) s\)  ETA", result["output"], re.M)]
@@ -86,8 +87,8 @@ def measure(data_dir: str, repeats: int, work_dir: str) -> dict:
         shutil.rmtree(output_dir)
     without_augmentation = pipeline_run(data_dir, os.path.join(work_dir, "no-augment"), "--augment", "off")
     script_with_trainer_setting = script_run(data_dir, "--steps-per-execution", str(STEPS_PER_EXECUTION))
-    return {"rounds": rounds, "scaling": scaling, "without_augmentation": without_augmentation,
-            "script_with_trainer_setting": script_with_trainer_setting}
+    return {"provenance": provenance.record(), "rounds": rounds, "scaling": scaling,
+            "without_augmentation": without_augmentation, "script_with_trainer_setting": script_with_trainer_setting}
 
 
 def _median(rounds: list, *path) -> float:
@@ -106,10 +107,6 @@ def write_results(results: dict) -> None:
     peak_rss = max(r["cold"]["peak_rss_gb"] for r in rounds)
     pipeline_rate, script_rate = _median(rounds, "cold", "examples_per_s"), _median(rounds, "script", "examples_per_s")
     throughput = pipeline_rate / script_rate
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    import apache_beam
-    import tensorflow
-    import tfx
     paired_ratio = statistics.median(r["cold"]["wall_s"] / r["script"]["wall_s"] for r in rounds)
     # Both the ratio of the medians and the median of each round's ratio must meet it: rounds on this
     # shared machine vary by a fifth.
@@ -118,8 +115,8 @@ def write_results(results: dict) -> None:
     lines = [
         "# The pipeline next to the plain Keras script",
         "",
-        f"Machine: {cpu}, {os.cpu_count()} cores, {platform.platform()}; Python {platform.python_version()}, "
-        f"TensorFlow {tensorflow.__version__}, TFX {tfx.__version__}, Beam {apache_beam.__version__}. "
+        provenance.describe(results["provenance"]),
+        "",
         f"Full MNIST, CNN, {EPOCHS} epochs, batch 64; {len(rounds)} alternating rounds (`make bench`).",
         "",
         "| round | plain script wall | its fit | pipeline cold wall | ratio | Trainer | first rerun | warm rerun | pipeline peak RSS |",
@@ -204,6 +201,7 @@ def main() -> None:
             results = measure(os.path.abspath(args.data_dir), args.repeats, work_dir)
         with open(os.path.join(RESULTS, "pipeline.json"), "w") as f:
             json.dump(results, f, indent=2)
+            f.write("\n")
     write_results(results)
     print(open(os.path.join(RESULTS, "pipeline.md")).read())
 
