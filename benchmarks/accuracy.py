@@ -144,9 +144,7 @@ def main() -> None:
     os.makedirs(args.output_root, exist_ok=True)
     for arch in args.archs:
         rows[arch] = measure(arch, args.data_dir, os.path.join(args.output_root, arch))
-        with open(results_json, "w") as f:
-            json.dump(rows, f, indent=2)
-            f.write("\n")
+        provenance.save(rows, results_json)
         write_table(rows)
         print(json.dumps(rows[arch]), flush=True)
 

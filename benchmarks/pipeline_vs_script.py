@@ -196,12 +196,9 @@ def main() -> None:
     else:
         if not args.data_dir:
             parser.error("--data-dir (or MNIST_DIR) is required")
-        os.makedirs(RESULTS, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="mnist-tfx-bench-") as work_dir:
             results = measure(os.path.abspath(args.data_dir), args.repeats, work_dir)
-        with open(os.path.join(RESULTS, "pipeline.json"), "w") as f:
-            json.dump(results, f, indent=2)
-            f.write("\n")
+        provenance.save(results, os.path.join(RESULTS, "pipeline.json"))
     write_results(results)
     print(open(os.path.join(RESULTS, "pipeline.md")).read())
 

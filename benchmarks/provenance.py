@@ -9,6 +9,7 @@ Results measured before the scripts recorded this carry "from_git_history": true
 commit are those of the commit that recorded them, their machine fields those its Markdown stated.
 """
 import datetime
+import json
 import os
 import platform
 import subprocess
@@ -80,3 +81,11 @@ def describe(provenance: dict) -> str:
     else:
         when = f"Measured on {date(provenance)} UTC at commit {provenance['commit']}"
     return f"{when}. Machine: {describe_machine(provenance['machine'])}."
+
+
+def save(results, json_path: str) -> None:
+    """Writes a script's results, provenance included, as the JSON its Markdown is rendered from."""
+    os.makedirs(os.path.dirname(json_path), exist_ok=True)
+    with open(json_path, "w") as f:
+        json.dump(results, f, indent=2)
+        f.write("\n")

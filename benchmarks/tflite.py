@@ -124,10 +124,7 @@ def main() -> None:
                              "or pass --saved-model")
             saved_model = os.path.join(serving_dir, version, "saved_model")
         results = measure(saved_model, args.data_dir)
-        os.makedirs(RESULTS, exist_ok=True)
-        with open(results_json, "w") as f:
-            json.dump(results, f, indent=2)
-            f.write("\n")
+        provenance.save(results, results_json)
     write_results(results)
     print(open(os.path.join(RESULTS, "tflite.md")).read())
 
