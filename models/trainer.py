@@ -9,6 +9,7 @@ Early stopping and the best-epoch checkpoint watch a validation slice held out f
 *training* split; the eval split, which gates the model, is never read here.
 """
 import dataclasses
+import hashlib
 import json
 import os
 import sys
@@ -71,6 +72,15 @@ def load_transformed(file_pattern, tf_transform_output: tft.TFTransformOutput) -
         images.append(batch[IMAGE_KEY].numpy())
         labels.append(batch[LABEL_KEY].numpy())
     return np.concatenate(images), np.concatenate(labels)
+
+
+def in_canonical_order(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The examples sorted by a hash of their content: ExampleGen writes them in a different order each
+    run (Beam reshuffles), and the same data must give the same model."""
+    keys = [hashlib.blake2b(image.tobytes() + label.tobytes(), digest_size=8).digest()
+            for image, label in zip(images, labels)]
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    return images[order], labels[order]
 
 
 MAX_ROTATION = 0.19  # radians, about 11 degrees
@@ -226,7 +236,7 @@ def run_fn(fn_args: FnArgs) -> None:
     logging.info("Training %s", config)
     strategy = distribution_strategy(config.distribution)  # multi-worker: before any other TF op
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
-    images, labels = load_transformed(fn_args.train_files, tf_transform_output)
+    images, labels = in_canonical_order(*load_transformed(fn_args.train_files, tf_transform_output))
     model = train(config, images, labels, fn_args.model_run_dir, strategy)
     if is_chief():
         export(model, tf_transform_output, fn_args.serving_model_dir)

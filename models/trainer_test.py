@@ -106,6 +106,16 @@ def test_same_seed_gives_the_same_mlp(train_files, transform_output, tmp_path):
     assert not np.array_equal(first[0], other[0])
 
 
+def test_canonical_order_is_the_same_whatever_order_the_examples_came_in(mnist_train_slice):
+    images, labels = mnist_train_slice[0].reshape(-1, 784).astype(np.float32) / 255, mnist_train_slice[1]
+    shuffled = np.random.default_rng(0).permutation(len(labels))
+    ordered, ordered_labels = trainer.in_canonical_order(images, labels)
+    again, again_labels = trainer.in_canonical_order(images[shuffled], labels[shuffled])
+    np.testing.assert_array_equal(ordered, again)
+    np.testing.assert_array_equal(ordered_labels, again_labels)
+    assert sorted(ordered_labels.tolist()) == sorted(labels.tolist()) and not np.array_equal(ordered_labels, labels)
+
+
 def test_run_fn_never_reads_the_eval_split(train_files, transform_output, tmp_path, mnist_eval, capsys):
     """eval_files points at a file that does not exist: reading it would fail the run."""
     fn_args = FnArgs(train_files=[train_files], eval_files=[str(tmp_path / "no-eval-split" / "*")],
