@@ -66,7 +66,7 @@ SPLIT_SOURCES = {"train": ("train", "train"), "eval": ("t10k", "test")}
 
 
 def sha256_of(path: str) -> str:
-    return hashlib.sha256(_read_bytes(path)).hexdigest()
+    return hashlib.sha256(read_bytes(path)).hexdigest()
 
 
 def _gfile():
@@ -74,7 +74,7 @@ def _gfile():
     return tf.io.gfile, tf.errors.OpError
 
 
-def _exists(path: str) -> bool:
+def exists(path: str) -> bool:
     if not is_uri(path):
         return os.path.lexists(path)
     gfile, op_error = _gfile()
@@ -84,7 +84,22 @@ def _exists(path: str) -> bool:
         raise DataError(f"{path}: {e.message}") from None
 
 
-def _read_bytes(path: str) -> bytes:
+def listdir(path: str) -> list[str]:
+    """Entry names of a local directory or a URI's, sorted."""
+    if not is_uri(path):
+        return sorted(os.listdir(path))
+    gfile, op_error = _gfile()
+    try:
+        return sorted(name.rstrip("/") for name in gfile.listdir(path))
+    except op_error as e:
+        raise DataError(f"{path}: {e.message}") from None
+
+
+def isdir(path: str) -> bool:
+    return _gfile()[0].isdir(path) if is_uri(path) else os.path.isdir(path)
+
+
+def read_bytes(path: str) -> bytes:
     if is_uri(path):
         gfile, op_error = _gfile()
         try:
@@ -124,7 +139,7 @@ def _parse_idx(path: str, raw: bytes, magic: int, expected_dims: int) -> np.ndar
 def _read_canonical_idx(path: str, magic: int, expected_dims: int, dataset: Dataset, verify: bool) -> np.ndarray:
     """Reads an IDX file; a file under a canonical name must also carry the canonical sha256."""
     expected = dataset.files.get(os.path.basename(path)) if verify else None
-    raw = _read_bytes(path)
+    raw = read_bytes(path)
     checksum_differs = bool(expected) and hashlib.sha256(raw).hexdigest() != expected
     try:
         array = _parse_idx(path, raw, magic, expected_dims)
@@ -160,14 +175,24 @@ def _find_idx(data_dir: str, stem: str, kind: str) -> str:
     canonical gzip), compressed or not, else uncompressed canonical."""
     candidates = [f"{stem}-{kind}-ubyte.gz", f"{stem}.{kind}-ubyte.gz", f"{stem}.{kind}-ubyte", f"{stem}-{kind}-ubyte"]
     for name in candidates:
-        if _exists(os.path.join(data_dir, name)):
+        if exists(os.path.join(data_dir, name)):
             return os.path.join(data_dir, name)
     return os.path.join(data_dir, candidates[0])
 
 
+def read_idx_pair(images_path: str, labels_path: str) -> tuple[np.ndarray, np.ndarray]:
+    """An IDX images file and its labels file, checked like the base dataset's, without canonical checksums."""
+    if not exists(labels_path):
+        raise DataError(f"{labels_path}: missing (the labels of {os.path.basename(images_path)})")
+    images = _parse_idx(images_path, read_bytes(images_path), IMAGE_MAGIC, 3)
+    labels = _parse_idx(labels_path, read_bytes(labels_path), LABEL_MAGIC, 1)
+    _check_arrays(images, labels, images_path, labels_path)
+    return images, labels
+
+
 def read_images(path: str) -> np.ndarray:
     """Any IDX images file as uint8 [N,28,28], without the checksum of canonical names."""
-    images = _parse_idx(path, _read_bytes(path), IMAGE_MAGIC, 3)
+    images = _parse_idx(path, read_bytes(path), IMAGE_MAGIC, 3)
     _check_image_shape(images, path)
     return images
 
@@ -177,19 +202,19 @@ def load_split(data_dir: str, split: str, dataset: Dataset = MNIST, verify_check
     idx_prefix, npz_suffix = SPLIT_SOURCES[split]
     images_path = _find_idx(data_dir, f"{idx_prefix}-images", "idx3")
     labels_path = _find_idx(data_dir, f"{idx_prefix}-labels", "idx1")
-    if _exists(images_path) or _exists(labels_path) or not dataset.npz_name:
+    if exists(images_path) or exists(labels_path) or not dataset.npz_name:
         for path in (images_path, labels_path):
-            if not _exists(path):
+            if not exists(path):
                 raise DataError(f"{path}: missing ({describe_expected(dataset)})")
         images = _read_canonical_idx(images_path, IMAGE_MAGIC, 3, dataset, verify_checksums)
         labels = _read_canonical_idx(labels_path, LABEL_MAGIC, 1, dataset, verify_checksums)
         _check_arrays(images, labels, images_path, labels_path)
         return images, labels
     npz_path = os.path.join(data_dir, dataset.npz_name)
-    if not _exists(npz_path):
+    if not exists(npz_path):
         raise DataError(f"{data_dir}: no {dataset.name} data ({describe_expected(dataset)})")
     try:
-        with np.load(io.BytesIO(_read_bytes(npz_path))) as npz:
+        with np.load(io.BytesIO(read_bytes(npz_path))) as npz:
             images, labels = npz[f"x_{npz_suffix}"], npz[f"y_{npz_suffix}"]
     except (OSError, ValueError, KeyError, zlib.error) as e:
         raise DataError(f"{npz_path}: not a readable Keras mnist.npz ({e})") from None
