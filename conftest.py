@@ -60,7 +60,7 @@ def transform_output(mnist_train_slice, tmp_path_factory):
                                        schema_pb2.Schema())
     metadata = dataset_metadata.DatasetMetadata(schema)
     images, labels = mnist_train_slice
-    rows = [{"image": image.astype(np.int64), "label": int(label)}
+    rows = [{"image": image.astype(np.int64), "label": int(label), "source": b"mnist"}
             for image, label in zip(images.reshape(-1, 784), labels)]
     out = str(tmp_path_factory.mktemp("transform"))
     options = PipelineOptions(["--runner=FnApiRunner", "--direct_running_mode=in_memory"])
@@ -68,7 +68,7 @@ def transform_output(mnist_train_slice, tmp_path_factory):
         transform_fn = (pipeline | beam.Create(rows), metadata) | tft_beam.AnalyzeDataset(preprocessing_fn)
         _ = transform_fn | tft_beam.WriteTransformFn(out)
     metadata_io.write_metadata(metadata, os.path.join(out, tft.TFTransformOutput.RAW_METADATA_DIR))
-    assert schema_utils.schema_as_feature_spec(schema).feature_spec.keys() == {"image", "label"}
+    assert schema_utils.schema_as_feature_spec(schema).feature_spec.keys() == {"image", "label", "source"}
     return tft.TFTransformOutput(out)
 
 

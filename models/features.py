@@ -2,6 +2,7 @@
 exported model: feature keys, image size, classes, signature names and the output key."""
 IMAGE_KEY = "image"  # int64[784]: raw pixels 0-255, row-major 28x28
 LABEL_KEY = "label"  # int64: class 0-9
+SOURCE_KEY = "source"  # bytes: where an example came from, the base dataset's name ("mnist") or "span-<N>"
 IMAGE_HEIGHT = IMAGE_WIDTH = 28
 IMAGE_PIXELS = IMAGE_HEIGHT * IMAGE_WIDTH
 NUM_CLASSES = 10

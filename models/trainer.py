@@ -25,7 +25,7 @@ from tfx.components.trainer.fn_args_utils import FnArgs
 
 from models import architectures
 from models.features import (IMAGE_HEIGHT, IMAGE_KEY, IMAGE_PIXELS, IMAGE_WIDTH, IMAGES_INPUT_KEY, LABEL_KEY,
-                             OUTPUT_KEY, SERVING_EXAMPLES_SIGNATURE, SERVING_IMAGES_SIGNATURE)
+                             OUTPUT_KEY, SERVING_EXAMPLES_SIGNATURE, SERVING_IMAGES_SIGNATURE, SOURCE_KEY)
 
 LR_SCHEDULES = ("cosine", "constant")
 # Training steps per call into TensorFlow, since Keras runs Python between calls; our callbacks act per epoch.
@@ -178,6 +178,7 @@ def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput, expor
     model.tft_layer = tf_transform_output.transform_features_layer()
     example_spec = tf_transform_output.raw_feature_spec()
     example_spec.pop(LABEL_KEY)
+    example_spec.pop(SOURCE_KEY)  # clients send images only
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def serve_examples(serialized):

@@ -27,7 +27,7 @@ def train_files(mnist_train_slice, tmp_path_factory):
     path = tmp_path_factory.mktemp("examples") / "Split-train"
     path.mkdir()
     with tf.io.TFRecordWriter(str(path / "data_tfrecord-00000-of-00001.gz"), "GZIP") as writer:
-        for record in to_serialized_examples(*mnist_train_slice):
+        for record in to_serialized_examples(*mnist_train_slice, "mnist"):
             writer.write(record)
     return str(path / "*")
 
@@ -41,7 +41,7 @@ def test_each_architecture_trains_inside_the_trainer_exports_and_runs_in_litert(
     examples.split_names = artifact_utils.encode_split_names(["train", "eval"])
     os.makedirs(tmp_path / "examples" / "Split-train")
     with tf.io.TFRecordWriter(str(tmp_path / "examples" / "Split-train" / "data.gz"), "GZIP") as writer:
-        for record in to_serialized_examples(mnist_train_slice[0][:320], mnist_train_slice[1][:320]):
+        for record in to_serialized_examples(mnist_train_slice[0][:320], mnist_train_slice[1][:320], "mnist"):
             writer.write(record)
     transform_graph = standard_artifacts.TransformGraph()
     transform_graph.uri = os.path.dirname(transform_output.transform_savedmodel_dir)

@@ -104,11 +104,18 @@ def _data_error_in(exc: BaseException):
     return None
 
 
-def _evaluated_accuracy(run) -> float | None:
-    from pipeline.evaluation import evaluated_accuracy
+def _evaluation(run):
+    """The Evaluator's results (pipeline.evaluation.Evaluation), or None if it did not finish."""
+    from pipeline.evaluation import read_evaluation
     evaluator = run.component("Evaluator")
-    return evaluated_accuracy(run.output("Evaluator", "evaluation")["uri"]) if evaluator and evaluator.state in (
+    return read_evaluation(run.output("Evaluator", "evaluation")["uri"]) if evaluator and evaluator.state in (
         "complete", "cached") else None
+
+
+def _per_source(evaluation) -> str:
+    """`mnist 99.45% (99.40%), span-0 97.00% (–)`: each source's accuracy, the last blessed model's in brackets."""
+    return ", ".join(f"{source} {_percent(candidate)} ({_percent(baseline)})"
+                     for source, (candidate, baseline) in evaluation.per_source.items()) if evaluation else "–"
 
 
 def _percent(value: float | None) -> str:
@@ -124,7 +131,11 @@ def _print_summary(run, log_path: str) -> int:
     for component in run.components:
         print(f"  {component.name:<24} {component.state:<9} {component.seconds:7.1f} s")
     pushed = run.pushed
-    print(f"  {'Evaluator accuracy':<24} {_percent(_evaluated_accuracy(run))}  (the trained model on the eval split)")
+    evaluation = _evaluation(run)
+    print(f"  {'Evaluator accuracy':<24} {_percent(evaluation and evaluation.accuracy)}"
+          f"  (the trained model on the eval split)")
+    for source, (candidate, baseline) in (evaluation.per_source.items() if evaluation else ()):
+        print(f"    {'on ' + source:<22} {_percent(candidate)}  (last blessed model: {_percent(baseline)})")
     print(f"  {'TFLite accuracy':<24} {_percent(run.output('TFLitePusher', 'pushed_model').get('tflite_accuracy'))}"
           f"  (the .tflite in LiteRT, same images)")
     print(f"  {'blessed':<24} {_yes_no(run.blessed)}" + (f": {run.not_pushed_reason}" if run.blessed is False else ""))
@@ -183,23 +194,24 @@ def runs_command(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_BAD_INPUT
     print(f"{'run id':<24} {'started (UTC)':<19} {'arch':<14} {'epochs':>6} {'eval acc':>8} {'TFLite':>7} "
-          f"{'blessed':<7} {'pushed version':<19} cached")
+          f"{'blessed':<7} {'pushed version':<19} {'per source (last blessed model)':<36} cached")
     for run_id in outcome.run_ids(metadata_path):
         run = outcome.read_run(metadata_path, run_id)
         training = run.training
         cached = [c.name for c in run.components if c.state == "cached"]
+        evaluation = _evaluation(run)
         print(f"{run.run_id:<24} {run.started:%Y-%m-%d %H:%M:%S} {training.get('arch', '–'):<14} "
-              f"{training.get('epochs', '–'):>6} {_percent(_evaluated_accuracy(run)):>8} "
+              f"{training.get('epochs', '–'):>6} {_percent(evaluation and evaluation.accuracy):>8} "
               f"{_percent(run.pushed.get('tflite_accuracy')):>7} "
               f"{_yes_no(run.blessed):<7} "
-              f"{run.pushed.get('pushed_version', '–'):<19} "
+              f"{run.pushed.get('pushed_version', '–'):<19} {_per_source(evaluation):<36} "
               f"{f'{len(cached)}/{len(run.components)}: ' + ', '.join(cached) if cached else '–'}")
     return 0
 
 
 def run_command(args: argparse.Namespace) -> int:
     from components.common import DataError
-    from components.mnist_example_gen import mnist_data
+    from components.mnist_example_gen import mnist_data, spans
     from pipeline import outcome, progress, runner
     from pipeline.config import PipelineConfig
 
@@ -213,6 +225,8 @@ def run_command(args: argparse.Namespace) -> int:
         config = runner.resolve_data(config)
         for split in mnist_data.SPLIT_SOURCES:  # fail fast, before any component runs
             mnist_data.load_split(config.data_dir, split, mnist_data.DATASETS[config.dataset])
+        for span in spans.find(config.data_dir, config.max_spans):
+            spans.load(span)
     except DataError as e:
         print(f"mnist-tfx: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -49,8 +49,9 @@ class PipelineConfig:
     max_quantization_drop: float = _option(0.3, "percentage points a quantized model may lose against the evaluated "
                                                 "float model before the push is refused")
     keep_versions: int = _option(0, "keep only the newest N pushed versions (0: keep all; latest is never pruned)")
-    max_train_examples: int = _option(0, "use only the first N training images (0: all)")
-    max_eval_examples: int = _option(0, "use only the first N test images (0: all)")
+    max_train_examples: int = _option(0, "use only the first N training images of the base dataset (0: all)")
+    max_eval_examples: int = _option(0, "use only the first N test images of the base dataset (0: all)")
+    max_spans: int = _option(0, "read only the newest N spans of new data under DATA_DIR/spans/ (0: all)")
     runner: str = _option("beam", "TFX orchestrator", ("beam", "local"))
     direct_running_mode: str = _option("in_memory", "mode of Beam's local runner (FnApiRunner) for the components' Beam jobs "
                                        "(in_memory is the fastest on full MNIST, see docs/performance.md)",
@@ -62,7 +63,7 @@ class PipelineConfig:
 
     def __post_init__(self):
         problems = [f"{name}={getattr(self, name)} must be >= 0" for name in (
-            "epochs", "batch_size", "learning_rate", "patience", "max_train_examples", "max_eval_examples",
+            "epochs", "batch_size", "learning_rate", "patience", "max_train_examples", "max_eval_examples", "max_spans",
             "max_regression", "max_quantization_drop", "keep_versions", "beam_workers") if getattr(self, name) < 0]
         if not 0 <= self.accuracy_threshold <= 1:
             problems.append(f"accuracy_threshold={self.accuracy_threshold} must be between 0 and 1")

@@ -36,7 +36,7 @@ def create_pipeline(config: PipelineConfig, pipeline_root: str, serving_dir: str
     # Reads the MNIST files (checksums verified) into `train` and `eval` tf.Examples.
     example_gen = MnistExampleGen(data_dir=config.data_dir, dataset=config.dataset,
                                   max_train_examples=config.max_train_examples,
-                                  max_eval_examples=config.max_eval_examples,
+                                  max_eval_examples=config.max_eval_examples, max_spans=config.max_spans,
                                   code_version=source_fingerprint(components.mnist_example_gen))
     # Imports the curated schema: 784 pixels in 0-255, label in 0-9 with every digit present.
     schema_gen = ImportSchemaGen(schema_file=schema_file)
@@ -72,7 +72,7 @@ def create_pipeline(config: PipelineConfig, pipeline_root: str, serving_dir: str
                           model=trainer.outputs["model"],
                           baseline_model=baseline.outputs["model"] if baseline else None,
                           example_splits=["eval"],
-                          eval_config=eval_config(config.accuracy_threshold, config.max_regression))
+                          eval_config=eval_config(config.accuracy_threshold, config.max_regression, config.dataset))
     # If blessed: converts to TFLite, checks it on `eval` in LiteRT against the evaluated model, publishes it.
     pusher = TFLitePusher(model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
                           evaluation=evaluator.outputs["evaluation"], examples=example_gen.outputs["examples"],

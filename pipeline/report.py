@@ -168,6 +168,8 @@ def build(output_dir: str, run_id: str | None = None) -> str:
     components = "".join(f"<tr><td>{c.name}</td><td>{c.state}</td><td>{c.seconds:.1f} s</td></tr>"
                          for c in run.components)
     per_digit = "".join(f'<tr><td>{d}</td>{_cell(a)}</tr>' for d, a in evaluation.per_digit.items())
+    per_source = "".join(f'<tr><td>{html.escape(source)}</td>{_cell(candidate)}{_cell(baseline)}</tr>'
+                         for source, (candidate, baseline) in evaluation.per_source.items())
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>mnist-tfx run {html.escape(run.run_id)}</title>
 <style>
@@ -183,6 +185,7 @@ code {{ background: #f3f3f3; padding: 0 0.2em; }}
 {training.get('learning_rate', '?')}, augmentation {'on' if training.get('augment') else 'off'}, seed {training.get('seed', '?')}</p>
 <h2>Gate and push</h2>
 <table>{"".join(f"<tr {attrs}><th>{name}</th>{cell}</tr>" for name, cell, attrs in rows)}</table>
+<table id="per-source"><tr><th>source</th><th>accuracy</th><th>last blessed model</th></tr>{per_source}</table>
 <h2>Training</h2>
 <img alt="training and validation curves" src="data:image/png;base64,{curves_figure(read_curves(run.output('Trainer', 'model_run')['uri']))}">
 <h2>Evaluation on {int(evaluation.confusion.sum()):,} test images</h2>

@@ -10,6 +10,7 @@ import sys
 import threading
 
 import numpy as np
+from PIL import Image
 
 BIN_DIR = os.path.dirname(sys.executable)
 # A small real slice keeps a cold run under a minute on 2 cores.
@@ -28,6 +29,14 @@ def write_idx(path, array: np.ndarray, magic: int, compress=True):
     raw = struct.pack(">I", magic) + struct.pack(f">{array.ndim}I", *array.shape) + array.astype(np.uint8).tobytes()
     with (gzip.open if compress else open)(path, "wb") as f:
         f.write(raw)
+
+
+def write_png_span(span_dir, images, labels, first=0, suffix=".png"):
+    """Digits as 100x100 dark-on-light images in label folders, as a phone or a scanner gives them."""
+    for i, (image, label) in enumerate(zip(images, labels), first):
+        os.makedirs(span_dir / str(label), exist_ok=True)
+        Image.fromarray(255 - image).resize((100, 100), Image.BILINEAR).convert("RGB").save(
+            span_dir / str(label) / f"digit-{i:04d}{suffix}")
 
 
 def require(program: str, how_to_get_it: str) -> str:

@@ -11,7 +11,7 @@ import pytest
 
 from components.tflite_pusher import publish
 from pipeline.config import PipelineConfig
-from tests.helpers import BIN_DIR, SLICE_ARGS, mnist_tfx, require, snapshot, write_idx
+from tests.helpers import BIN_DIR, SLICE_ARGS, mnist_tfx, require, snapshot, write_idx, write_png_span
 
 IMAGES, LABELS = "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"
 
@@ -78,6 +78,43 @@ def test_broken_file_exits_2_naming_it(mnist_dir, tmp_path, served_output_dir, n
     assert lines[0].startswith(f"mnist-tfx: {data / name}: ")
     assert re.search(message, lines[0]), lines[0]
     assert snapshot(str(served_output_dir)) == before  # no metadata.sqlite, no new version
+
+
+SPAN_IMAGES, SPAN_LABELS = "spans/4/scans-images-idx3-ubyte.gz", "spans/4/scans-labels-idx1-ubyte.gz"
+SPAN_CASES = [
+    (SPAN_IMAGES, truncated, "corrupt or truncated gzip data"),
+    (SPAN_LABELS, html_page, "an HTML page, expected a gzip-compressed IDX file"),
+    (SPAN_IMAGES, wrong_magic, "IDX magic 0x00000802, expected 0x00000803"),
+    (SPAN_LABELS, fewer_labels, "9999 labels for 10000 images in "),
+    (SPAN_LABELS, label_ten, "label 10 at index 0, labels must be 0-9"),
+    (SPAN_IMAGES, images_32x32, "images are 32x32, expected 28x28"),
+    (SPAN_LABELS, os.unlink, "missing \\(the labels of scans-images-idx3-ubyte.gz\\)"),
+    (SPAN_IMAGES, unreadable, "cannot read \\(Is a directory\\)"),
+    ("spans/4/7/digit-0001.png", html_page, "not an image PIL can read \\(no PNG or JPEG data\\)"),
+]
+
+
+@pytest.mark.parametrize("name, damage, message", SPAN_CASES, ids=[c[1].__name__ for c in SPAN_CASES])
+def test_broken_file_in_a_span_exits_2_naming_it(mnist_dir, mnist_eval, tmp_path, served_output_dir, name, damage,
+                                                  message):
+    """The same one line as for a base file, naming the span's file, before any component runs."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for base_file in os.listdir(mnist_dir):
+        os.symlink(os.path.join(mnist_dir, base_file), data / base_file)
+    span = data / "spans" / "4"
+    span.mkdir(parents=True)
+    write_idx(data / SPAN_IMAGES, mnist_eval[0], 0x803)
+    write_idx(data / SPAN_LABELS, mnist_eval[1], 0x801)
+    write_png_span(span, mnist_eval[0][:1], np.array([7]), first=1)
+    damage(data / name)
+    before = snapshot(str(served_output_dir))
+    result = mnist_tfx("run", "--data-dir", str(data), "--output-dir", str(served_output_dir), *SLICE_ARGS)
+    assert result.returncode == 2, result.stderr[-3000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"mnist-tfx: {data / name}: "), lines
+    assert re.search(message, lines[0]), lines[0]
+    assert snapshot(str(served_output_dir)) == before
 
 
 def test_non_canonical_files_with_inconsistent_content_are_named(mnist_train_slice, tmp_path, served_output_dir):

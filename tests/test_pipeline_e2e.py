@@ -75,7 +75,7 @@ def test_evaluation_has_per_digit_accuracy_and_confusion_matrix(first_run, paths
     run = outcome.read_run(paths.metadata_path)
     result = tfma.load_eval_result(run.component("Evaluator").outputs["evaluation"][0]["uri"])  # no baseline yet
     slices = {slice_key: metrics for slice_key, metrics in result.slicing_metrics}
-    assert set(slices) == {()} | {(("label", digit),) for digit in range(10)}
+    assert set(slices) == {(), (("source", "mnist"),)} | {(("label", digit),) for digit in range(10)}
     per_digit = [slices[(("label", d),)][""][""]["sparse_categorical_accuracy"]["doubleValue"] for d in range(10)]
     # What the config asks for, not also the model's compiled loss and accuracy (a second model load).
     assert set(slices[()][""][""]) == {"sparse_categorical_accuracy"}

@@ -1,20 +1,22 @@
-"""MnistExampleGen: MNIST-format files (IDX .gz or Keras mnist.npz) -> tf.Examples in train/eval splits.
+"""MnistExampleGen: MNIST-format files (IDX .gz or Keras mnist.npz) plus any spans of new data
+(components/mnist_example_gen/spans.py) -> tf.Examples in train/eval splits, each tagged with its source.
 
-It runs under TFX's FileBasedDriver, so the input files' fingerprint is part of the cache key:
-changed data means a new run, unchanged data a cache hit.
+It runs under TFX's FileBasedDriver, extended with the spans' fingerprints, so the input files are
+part of the cache key: changed or new data means a new run, unchanged data a cache hit.
 """
 from tfx import types
-from tfx.components.example_gen import driver
+from tfx.components.example_gen import driver, utils
 from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.proto import example_gen_pb2
 from tfx.types import standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-from components.mnist_example_gen import executor, mnist_data
+from components.mnist_example_gen import executor, mnist_data, spans
 
 DATASET_KEY = "dataset"
 MAX_TRAIN_EXAMPLES_KEY = "max_train_examples"  # read by the executor as max_{split}_examples
 MAX_EVAL_EXAMPLES_KEY = "max_eval_examples"
+MAX_SPANS_KEY = "max_spans"
 CODE_VERSION_KEY = "code_version"
 
 
@@ -28,21 +30,34 @@ class MnistExampleGenSpec(ComponentSpec):
         DATASET_KEY: ExecutionParameter(type=str),
         MAX_TRAIN_EXAMPLES_KEY: ExecutionParameter(type=int),
         MAX_EVAL_EXAMPLES_KEY: ExecutionParameter(type=int),
+        MAX_SPANS_KEY: ExecutionParameter(type=int),
         CODE_VERSION_KEY: ExecutionParameter(type=str, optional=True),  # only part of the cache key
     }
     INPUTS = {}
     OUTPUTS = {standard_component_specs.EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples)}
 
 
+class SpansDriver(driver.FileBasedDriver):
+    """TFX's FileBasedDriver, with each span's fingerprint added to the input fingerprint."""
+
+    def resolve_exec_properties(self, exec_properties, pipeline_info, component_info):
+        exec_properties = super().resolve_exec_properties(exec_properties, pipeline_info, component_info)
+        found = spans.find(exec_properties[standard_component_specs.INPUT_BASE_KEY], exec_properties[MAX_SPANS_KEY])
+        exec_properties[utils.FINGERPRINT_PROPERTY_NAME] += "".join(
+            f"\n{span.source}: {spans.fingerprint(span)}" for span in found)
+        return exec_properties
+
+
 class MnistExampleGen(base_beam_component.BaseBeamComponent):
-    """Splits `train` (the training files) and `eval` (the test files); 0 means no limit."""
+    """Splits `train` (the training files) and `eval` (the test files), each with its share of every
+    span (or of the newest max_spans); the example limits apply to the base dataset; 0 means no limit."""
 
     SPEC_CLASS = MnistExampleGenSpec
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
-    DRIVER_CLASS = driver.FileBasedDriver
+    DRIVER_CLASS = SpansDriver
 
     def __init__(self, data_dir: str, dataset: str = "mnist", max_train_examples: int = 0,
-                 max_eval_examples: int = 0, code_version: str = ""):
+                 max_eval_examples: int = 0, max_spans: int = 0, code_version: str = ""):
         # The patterns only decide which files are fingerprinted; the executor reads each split
         # by its name (see mnist_data.SPLIT_SOURCES).
         patterns = mnist_data.fingerprint_patterns(data_dir, mnist_data.DATASETS[dataset])
@@ -57,6 +72,7 @@ class MnistExampleGen(base_beam_component.BaseBeamComponent):
             dataset=dataset,
             max_train_examples=max_train_examples,
             max_eval_examples=max_eval_examples,
+            max_spans=max_spans,
             code_version=code_version,
             examples=types.Channel(type=standard_artifacts.Examples),
         )

@@ -29,7 +29,7 @@ def validate(tmp_path, images, labels):
     examples = _artifact(standard_artifacts.Examples, tmp_path / "examples", ["train"])
     os.makedirs(tmp_path / "examples" / "Split-train")
     with tf.io.TFRecordWriter(str(tmp_path / "examples" / "Split-train" / "data.gz"), "GZIP") as writer:
-        for record in to_serialized_examples(images, labels):
+        for record in to_serialized_examples(images, labels, "mnist"):
             writer.write(record)
     schema = _artifact(standard_artifacts.Schema, tmp_path / "schema")
     os.makedirs(schema.uri)
@@ -46,7 +46,7 @@ def test_clean_mnist_passes_with_an_empty_anomalies_report(tmp_path, mnist_train
     assert artifact_utils.decode_split_names(anomalies.split_names) == ["train"]
     report = anomalies_pb2.Anomalies.FromString(io_utils.read_bytes_file(
         os.path.join(anomalies.uri, "Split-train", example_validator_executor.DEFAULT_FILE_NAME)))
-    assert {feature.name for feature in report.baseline.feature} == {"image", "label"}  # checked against our schema
+    assert {feature.name for feature in report.baseline.feature} == {"image", "label", "source"}  # checked against our schema
     assert not report.anomaly_info and not report.HasField("dataset_anomaly_info")
 
 

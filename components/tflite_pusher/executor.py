@@ -8,6 +8,7 @@ from tfx import types
 from tfx.components.pusher import executor as pusher_executor
 from tfx.types import artifact_utils, standard_component_specs
 
+from components.mnist_example_gen.executor import SPANS_PROPERTY
 from components.tflite_pusher import runner
 from pipeline.evaluation import blessing_failures, evaluated_accuracy
 
@@ -25,14 +26,16 @@ class Executor(pusher_executor.Executor):
         if not self.CheckBlessing(input_dict):
             self._refuse(pushed_model, f"the Evaluator did not bless the model: {blessing_failures(evaluation.uri)}")
             return
+        examples = input_dict[standard_component_specs.EXAMPLES_KEY]
+        spans_read = artifact_utils.get_single_instance(examples).get_string_custom_property(SPANS_PROPERTY)
         settings = runner.PushSettings(
             serving_dir=exec_properties["serving_dir"], quantize=exec_properties["quantize"],
             max_accuracy_gap=exec_properties["max_accuracy_gap"],
             max_quantization_drop=exec_properties["max_quantization_drop"],
             keep_versions=exec_properties["keep_versions"],
-            config=json.loads(exec_properties[standard_component_specs.CUSTOM_CONFIG_KEY]))
+            config={**json.loads(exec_properties[standard_component_specs.CUSTOM_CONFIG_KEY]),
+                    "spans": json.loads(spans_read or "[]")})
         model = artifact_utils.get_single_instance(input_dict[standard_component_specs.MODEL_KEY])
-        examples = input_dict[standard_component_specs.EXAMPLES_KEY]
         result = runner.push(self.GetModelPath(input_dict), model.uri, artifact_utils.get_split_uri(examples, "eval"),
                              artifact_utils.get_split_uri(examples, "train"), evaluated_accuracy(evaluation.uri),
                              settings, pushed_model.uri,

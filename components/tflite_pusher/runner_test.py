@@ -17,7 +17,7 @@ def examples_dirs(mnist_train_slice, mnist_eval, tmp_path_factory):
     for split, (images, labels) in (("train", mnist_train_slice), ("eval", (mnist_eval[0][:500], mnist_eval[1][:500]))):
         os.makedirs(root / f"Split-{split}")
         with tf.io.TFRecordWriter(str(root / f"Split-{split}" / "data.gz"), options="GZIP") as writer:
-            for record in to_serialized_examples(images, labels):
+            for record in to_serialized_examples(images, labels, "mnist"):
                 writer.write(record)
     return str(root / "Split-eval"), str(root / "Split-train")
 

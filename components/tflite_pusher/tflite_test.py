@@ -25,7 +25,7 @@ def test_examples_signature_agrees_with_images_signature(exported_mlp, mnist_eva
     images, labels = mnist_eval[0][:50], mnist_eval[1][:50]
     loaded = tf.saved_model.load(exported_mlp)
     by_examples = loaded.signatures[SERVING_EXAMPLES_SIGNATURE](
-        examples=tf.constant(list(to_serialized_examples(images, labels))))[OUTPUT_KEY]
+        examples=tf.constant(list(to_serialized_examples(images, labels, "mnist"))))[OUTPUT_KEY]
     by_images = loaded.signatures[SERVING_IMAGES_SIGNATURE](**{IMAGES_INPUT_KEY: tf.constant(images)})[OUTPUT_KEY]
     np.testing.assert_allclose(by_examples.numpy(), by_images.numpy(), atol=1e-6)
 

@@ -1,0 +1,128 @@
+"""New labelled data that arrives beside the base dataset, as numbered spans:
+
+    <data-dir>/spans/<N>/                       N a non-negative integer; a larger N is newer
+        <name>-images-idx3-ubyte[.gz]           IDX files, in pairs (also <name>-images.idx3-ubyte[.gz])
+        <name>-labels-idx1-ubyte[.gz]
+        0/ … 9/<any name>.png|.jpg|.jpeg        and/or images in label folders, any size, dark on
+                                                light or the reverse, prepared as `predict` prepares them
+
+The same layout works on a local path and on a URI (gs://). Each span is split by a hash of each
+image's name, about EVAL_SHARE to `eval`, so new data is tested as well as trained on, and an image
+stays in its split however the span grows.
+"""
+import dataclasses
+import hashlib
+import os
+import re
+
+import numpy as np
+
+from components.common import DataError
+from components.mnist_example_gen import handwriting, mnist_data
+
+SPANS_DIR = "spans"
+EVAL_SHARE = 0.2
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+_IDX_IMAGES = re.compile(r"^(?P<name>.+)-images[-.]idx3-ubyte(?P<gz>\.gz)?$")
+_IDX_LABELS = re.compile(r"^.+-labels[-.]idx1-ubyte(\.gz)?$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Span:
+    number: int
+    path: str
+
+    @property
+    def source(self) -> str:
+        return f"span-{self.number}"
+
+
+def find(data_dir: str, max_spans: int = 0) -> list[Span]:
+    """The spans under data_dir, oldest first; with max_spans, only the newest that many."""
+    root = os.path.join(data_dir, SPANS_DIR)
+    if not mnist_data.exists(root):
+        return []
+    if not mnist_data.isdir(root):
+        raise DataError(f"{root}: expected a directory of numbered spans")
+    spans = []
+    for name in mnist_data.listdir(root):
+        if name.startswith("."):
+            continue
+        if not name.isdigit():
+            raise DataError(f"{os.path.join(root, name)}: a span's name must be a non-negative integer")
+        spans.append(Span(int(name), os.path.join(root, name)))
+    spans.sort(key=lambda span: span.number)
+    return spans[-max_spans:] if max_spans else spans
+
+
+def files(span: Span) -> list[str]:
+    """The files the span is read from, relative to it, in a stable order."""
+    found = []
+    for name in mnist_data.listdir(span.path):
+        path = os.path.join(span.path, name)
+        if name.startswith("."):
+            continue
+        if name.isdigit() and len(name) == 1 and mnist_data.isdir(path):
+            found += [f"{name}/{image}" for image in mnist_data.listdir(path)
+                      if not image.startswith(".") and image.lower().endswith(IMAGE_SUFFIXES)]
+        elif _IDX_IMAGES.match(name) or _IDX_LABELS.match(name):
+            found.append(name)
+        else:
+            raise DataError(f"{path}: not part of the span layout (IDX files, or images in label folders 0/ … 9/)")
+    if not found:
+        raise DataError(f"{span.path}: holds no images (IDX files, or PNG/JPEG in label folders 0/ … 9/)")
+    return found
+
+
+def fingerprint(span: Span) -> str:
+    """sha256 over the span's file names and contents."""
+    digest = hashlib.sha256()
+    for name in files(span):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(mnist_data.read_bytes(os.path.join(span.path, name))).digest())
+    return digest.hexdigest()
+
+
+def describe(span: Span, splits: dict) -> dict:
+    """What ML Metadata and model.json record of a span that was read (splits: what load returned)."""
+    return {"span": span.number, "source": span.source, "fingerprint": fingerprint(span),
+            **{f"{split}_examples": len(labels) for split, (_, labels) in splits.items()}}
+
+
+def in_eval(key: str) -> bool:
+    """Whether the image named key belongs to the eval split: a hash, so the choice never changes."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") < EVAL_SHARE * 2 ** 32
+
+
+def load(span: Span) -> dict:
+    """Split name -> (images uint8 [N,28,28], labels uint8 [N]) of the span."""
+    names = files(span)
+    images, labels, keys, paired = [], [], [], set()
+    for name in names:
+        path = os.path.join(span.path, name)
+        if "/" in name:
+            images.append(handwriting.read_image(path)[None])
+            labels.append(np.array([int(name[0])], np.uint8))
+            keys.append(name)
+        elif match := _IDX_IMAGES.match(name):
+            labels_path = _labels_file(span, match)
+            paired.add(os.path.basename(labels_path))
+            idx_images, idx_labels = mnist_data.read_idx_pair(path, labels_path)
+            images.append(idx_images)
+            labels.append(idx_labels)
+            keys += [f"{name}#{i}" for i in range(len(idx_labels))]
+    for name in names:
+        if _IDX_LABELS.match(name) and name not in paired:
+            raise DataError(f"{os.path.join(span.path, name)}: labels without their images file "
+                            f"({name.replace('labels', 'images').replace('idx1', 'idx3')})")
+    images, labels = np.concatenate(images), np.concatenate(labels)
+    evaluated = np.array([in_eval(key) for key in keys])
+    return {"train": (images[~evaluated], labels[~evaluated]), "eval": (images[evaluated], labels[evaluated])}
+
+
+def _labels_file(span: Span, images_match: re.Match) -> str:
+    gz = images_match.group("gz") or ""
+    for separator in ("-", "."):
+        path = os.path.join(span.path, f"{images_match.group('name')}-labels{separator}idx1-ubyte{gz}")
+        if mnist_data.exists(path):
+            return path
+    return os.path.join(span.path, f"{images_match.group('name')}-labels-idx1-ubyte{gz}")

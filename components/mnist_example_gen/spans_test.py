@@ -1,0 +1,111 @@
+"""Spans of new data on real MNIST test digits: label folders of PNG/JPEG and IDX pairs, local and by URI."""
+import gzip
+import os
+
+import numpy as np
+import pytest
+
+from components.common import DataError
+from components.mnist_example_gen import handwriting, mnist_data, spans
+from tests.helpers import write_idx, write_png_span
+
+
+@pytest.fixture
+def digits(mnist_eval):
+    return mnist_eval[0][9000:9200], mnist_eval[1][9000:9200]
+
+
+def test_spans_are_found_in_number_order_and_max_spans_keeps_the_newest(tmp_path, digits):
+    for number in (10, 2, 0):
+        write_png_span(tmp_path / "spans" / str(number), *[a[:5] for a in digits])
+    assert [s.number for s in spans.find(str(tmp_path))] == [0, 2, 10]
+    assert [s.source for s in spans.find(str(tmp_path), max_spans=2)] == ["span-2", "span-10"]
+    assert spans.find(str(tmp_path / "no-spans-here")) == []
+    (tmp_path / "spans" / "latest").mkdir()
+    with pytest.raises(DataError, match=r"spans/latest: a span's name must be a non-negative integer$"):
+        spans.find(str(tmp_path))
+
+
+def test_label_folders_are_prepared_like_predict_and_split_by_name(tmp_path, digits):
+    images, labels = digits
+    write_png_span(tmp_path / "0", images[:100], labels[:100])
+    write_png_span(tmp_path / "0", images[100:150], labels[100:150], first=100, suffix=".jpg")
+    span = spans.Span(0, str(tmp_path / "0"))
+    splits = spans.load(span)
+    train, evaluation = splits["train"], splits["eval"]
+    assert len(train[1]) + len(evaluation[1]) == 150 and 15 <= len(evaluation[1]) <= 45
+    names = spans.files(span)
+    expected = {name: handwriting.read_image(os.path.join(span.path, name)) for name in names}
+    in_eval = [name for name in names if spans.in_eval(name)]
+    np.testing.assert_array_equal(evaluation[0], np.stack([expected[name] for name in in_eval]))
+    np.testing.assert_array_equal(evaluation[1], [int(name[0]) for name in in_eval])
+    border = np.concatenate([train[0][:, 0], train[0][:, -1], train[0][:, :, 0], train[0][:, :, -1]], axis=1)
+    assert border.max() == 0 and train[0].max() == 255  # white digits on black, as in MNIST
+
+    write_png_span(tmp_path / "0", images[150:], labels[150:], first=150)  # the span grows
+    grown = spans.load(span)
+    assert set(map(bytes, evaluation[0])) <= set(map(bytes, grown["eval"][0]))  # an image never changes split
+
+
+def test_idx_pairs_in_a_span_are_checked_like_base_files(tmp_path, digits):
+    images, labels = digits
+    span = spans.Span(3, str(tmp_path / "3"))
+    os.makedirs(span.path)
+    write_idx(tmp_path / "3" / "scans-images-idx3-ubyte.gz", images, mnist_data.IMAGE_MAGIC)
+    write_idx(tmp_path / "3" / "scans-labels-idx1-ubyte.gz", labels, mnist_data.LABEL_MAGIC)
+    splits = spans.load(span)
+    assert sorted(np.concatenate([splits["train"][1], splits["eval"][1]]).tolist()) == sorted(labels.tolist())
+    assert 20 <= len(splits["eval"][1]) <= 60
+
+    labels_file = tmp_path / "3" / "scans-labels-idx1-ubyte.gz"
+    write_idx(labels_file, np.where(np.arange(200) == 7, 10, labels), mnist_data.LABEL_MAGIC)
+    with pytest.raises(DataError, match=rf"^{labels_file}: label 10 at index 7, labels must be 0-9$"):
+        spans.load(span)
+    labels_file.write_bytes(gzip.compress(b"\x00\x00\x08\x01")[:10])
+    with pytest.raises(DataError, match=rf"^{labels_file}: corrupt or truncated gzip data"):
+        spans.load(span)
+    labels_file.unlink()
+    with pytest.raises(DataError, match=rf"^{labels_file}: missing \(the labels of scans-images-idx3-ubyte.gz\)$"):
+        spans.load(span)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: (d / "4").mkdir(exist_ok=True) or (d / "4" / "x.png").write_text("not a picture"),
+     r"4/x.png: not an image PIL can read \(no PNG or JPEG data\)$"),
+    (lambda d: (d / "notes.txt").write_text("hello"), r"notes.txt: not part of the span layout"),
+    (lambda d: write_idx(d / "a-labels-idx1-ubyte.gz", np.zeros(3, np.uint8), mnist_data.LABEL_MAGIC),
+     r"a-labels-idx1-ubyte.gz: labels without their images file"),
+], ids=["bad_png", "stray_file", "labels_alone"])
+def test_a_bad_file_in_a_span_is_named(tmp_path, digits, make, message):
+    write_png_span(tmp_path / "1", *[a[:10] for a in digits])
+    make(tmp_path / "1")
+    with pytest.raises(DataError, match=message):
+        spans.load(spans.Span(1, str(tmp_path / "1")))
+
+
+def test_an_empty_span_is_named(tmp_path):
+    (tmp_path / "5").mkdir()
+    with pytest.raises(DataError, match=rf"^{tmp_path / '5'}: holds no images"):
+        spans.load(spans.Span(5, str(tmp_path / "5")))
+
+
+def test_a_span_reads_the_same_through_a_uri(tmp_path, digits):
+    """file:// goes through tf.io.gfile, as gs:// would (which this machine cannot reach)."""
+    write_png_span(tmp_path / "spans" / "0", *[a[:40] for a in digits])
+    local, = spans.find(str(tmp_path))
+    remote, = spans.find(f"file://{tmp_path}")
+    assert remote.path == f"file://{tmp_path}/spans/0"
+    for split in ("train", "eval"):
+        for a, b in zip(spans.load(local)[split], spans.load(remote)[split]):
+            np.testing.assert_array_equal(a, b)
+    assert spans.fingerprint(local) == spans.fingerprint(remote)
+
+
+def test_the_fingerprint_follows_names_and_contents(tmp_path, digits):
+    write_png_span(tmp_path / "0", *[a[:10] for a in digits])
+    span = spans.Span(0, str(tmp_path / "0"))
+    before = spans.fingerprint(span)
+    assert spans.fingerprint(span) == before
+    name = spans.files(span)[0]
+    os.rename(tmp_path / "0" / name, tmp_path / "0" / name.replace("digit", "moved"))
+    assert spans.fingerprint(span) != before
