@@ -29,8 +29,10 @@ def build_spec(config: PipelineConfig, image: str, pipeline_root: str, serving_u
         config, pipeline_root=pipeline_root, serving_dir=serving_uri or os.path.join(pipeline_root, "serving"),
         schema_file=os.path.join(IMAGE_SOURCE_DIR, "pipeline", "schema", "schema.pbtxt"),
         with_baseline=keep_resolver, setup_file=os.path.join(IMAGE_SOURCE_DIR, "setup.py"))
+    # Schema 2.1: open-source KFP's driver resolves only `runtimeValue.constant`, and only in 2.1 does TFX
+    # pass the inputs spec from which its entrypoint reads the execution properties.
     runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
-        config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(default_image=image))
+        config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(default_image=image, use_pipeline_spec_2_1=True))
     spec = runner.run(pipeline, write_out=False)["pipelineSpec"]
     # KFP's cache key sees the data URI, not the files behind it (the local runs' FileBasedDriver
     # fingerprints them), so a scheduled run must read the data again; every task downstream then

@@ -30,12 +30,29 @@ def test_compiled_spec_holds_the_whole_dag_with_our_image_and_caching(tmp_path):
     text = (tmp_path / "pipeline.yaml").read_text()
     for value in ("models.trainer.run_fn", "models.preprocessing.preprocessing_fn", "gs://bucket/mnist",
                   "gs://bucket/mnist-tfx/serving", f"{spec.IMAGE_SOURCE_DIR}/pipeline/schema/schema.pbtxt"):
-        assert f"stringValue: {value}\n" in text, value
+        assert f"constant: {value}\n" in text, value
     assert "module_file" not in text
     assert f"--setup_file={spec.IMAGE_SOURCE_DIR}/setup.py" in text
     trainer_parameters = tasks["Trainer"].inputs.parameters
-    training = json.loads(trainer_parameters["custom_config"].runtime_value.constant_value.string_value)
+    training = json.loads(trainer_parameters["custom_config"].runtime_value.constant.string_value)
     assert (training["arch"], training["epochs"]) == ("mlp", 5)
+
+
+def test_every_input_is_in_the_form_the_open_source_kfp_driver_resolves(tmp_path):
+    """kubeflow/pipelines backend/src/v2/driver/resolve.go resolves `runtimeValue.constant` only (the
+    deprecated `constantValue` of schema 2.0.0 fails: "param runtime value spec of type … not
+    implemented"); TFX's entrypoint reads execution properties from the inputs spec it passes in 2.1."""
+    compile_with_cli(tmp_path / "pipeline.yaml")
+    compiled = yaml.safe_load(open(tmp_path / "pipeline.yaml"))
+    assert compiled["schemaVersion"] == "2.1.0"
+    runtime_values = [parameter["runtimeValue"] for task in compiled["root"]["dag"]["tasks"].values()
+                      for parameter in task["inputs"]["parameters"].values()]
+    assert runtime_values and all(set(value) == {"constant"} for value in runtime_values)
+    for component in compiled["components"].values():
+        assert all("parameterType" in p for p in component["inputDefinitions"]["parameters"].values())
+    for executor in compiled["deploymentSpec"]["executors"].values():
+        args = executor["container"]["args"]
+        assert args[args.index("--json_serialized_inputs_spec_args") + 1].startswith("{")
 
 
 def test_compiling_twice_gives_identical_files(tmp_path):
