@@ -9,7 +9,7 @@ MNIST_DIR ?= $(wildcard $(abspath ../shared/data/mnist))
 export MNIST_DIR
 export TF_USE_LEGACY_KERAS := 1
 
-.PHONY: setup run test clean bench bench-accuracy bench-tflite
+.PHONY: setup run test clean bench bench-accuracy bench-tflite bench-retraining
 
 setup:
 	@bash scripts/setup_venv.sh
@@ -34,3 +34,6 @@ bench-accuracy: setup
 
 bench-tflite: setup
 	$(PYTHON) benchmarks/tflite.py $(ARGS)
+
+bench-retraining: setup
+	$(PYTHON) benchmarks/retraining.py $(ARGS)

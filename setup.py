@@ -15,6 +15,7 @@ setup(
         "kfp>=2.6,<2.17",
         "matplotlib>=3.8",  # the report's figures
     ],
-    extras_require={"test": ["pytest>=8", "pytest-timeout"]},
+    extras_require={"test": ["pytest>=8", "pytest-timeout",
+                             "scikit-learn>=1.3"]},  # its bundled digits: a second, real source of handwriting
     entry_points={"console_scripts": ["mnist-tfx=pipeline.cli:main"]},
 )

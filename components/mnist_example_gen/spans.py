@@ -14,8 +14,10 @@ import dataclasses
 import hashlib
 import os
 import re
+import tempfile
 
 import numpy as np
+from PIL import Image
 
 from components.common import DataError
 from components.mnist_example_gen import handwriting, mnist_data
@@ -72,6 +74,25 @@ def files(span: Span) -> list[str]:
     if not found:
         raise DataError(f"{span.path}: holds no images (IDX files, or PNG/JPEG in label folders 0/ … 9/)")
     return found
+
+
+def add_image(span_dir: str, label: int, name: str, pixels: np.ndarray) -> str:
+    """Stores one labelled grayscale image as <span_dir>/<label>/<name>.png, atomically: a reader (or
+    a run) sees the file complete or not at all. Returns its path."""
+    if not 0 <= label < 10 or not re.fullmatch(r"[\w.-]+", name):
+        raise ValueError(f"label {label!r} or name {name!r} cannot go in a span")
+    folder = os.path.join(span_dir, str(label))
+    os.makedirs(folder, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=".", suffix=".png", delete=False) as partial:
+        try:
+            Image.fromarray(pixels.astype(np.uint8), mode="L").save(partial, format="PNG")
+            partial.close()
+            path = os.path.join(folder, f"{name}.png")
+            os.replace(partial.name, path)
+        finally:
+            if os.path.exists(partial.name):
+                os.unlink(partial.name)
+    return path
 
 
 def fingerprint(span: Span) -> str:
