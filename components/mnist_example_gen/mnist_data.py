@@ -87,7 +87,10 @@ def exists(path: str) -> bool:
 def listdir(path: str) -> list[str]:
     """Entry names of a local directory or a URI's, sorted."""
     if not is_uri(path):
-        return sorted(os.listdir(path))
+        try:
+            return sorted(os.listdir(path))
+        except OSError as e:
+            raise DataError(f"{path}: cannot list ({e.strerror})") from None
     gfile, op_error = _gfile()
     try:
         return sorted(name.rstrip("/") for name in gfile.listdir(path))

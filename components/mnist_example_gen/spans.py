@@ -65,8 +65,12 @@ def files(span: Span) -> list[str]:
         if name.startswith("."):
             continue
         if name.isdigit() and len(name) == 1 and mnist_data.isdir(path):
-            found += [f"{name}/{image}" for image in mnist_data.listdir(path)
-                      if not image.startswith(".") and image.lower().endswith(IMAGE_SUFFIXES)]
+            for image in mnist_data.listdir(path):
+                if image.startswith("."):  # e.g. a file add_image is still writing
+                    continue
+                if not image.lower().endswith(IMAGE_SUFFIXES):
+                    raise DataError(f"{os.path.join(path, image)}: not a PNG or JPEG (by its name) in a label folder")
+                found.append(f"{name}/{image}")
         elif _IDX_IMAGES.match(name) or _IDX_LABELS.match(name):
             found.append(name)
         else:

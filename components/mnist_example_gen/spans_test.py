@@ -73,9 +73,11 @@ def test_idx_pairs_in_a_span_are_checked_like_base_files(tmp_path, digits):
     (lambda d: (d / "4").mkdir(exist_ok=True) or (d / "4" / "x.png").write_text("not a picture"),
      r"4/x.png: not an image PIL can read \(no PNG or JPEG data\)$"),
     (lambda d: (d / "notes.txt").write_text("hello"), r"notes.txt: not part of the span layout"),
+    (lambda d: (d / "4").mkdir(exist_ok=True) or (d / "4" / "x.gif").write_text("GIF89a"),
+     r"4/x.gif: not a PNG or JPEG \(by its name\) in a label folder$"),
     (lambda d: write_idx(d / "a-labels-idx1-ubyte.gz", np.zeros(3, np.uint8), mnist_data.LABEL_MAGIC),
      r"a-labels-idx1-ubyte.gz: labels without their images file"),
-], ids=["bad_png", "stray_file", "labels_alone"])
+], ids=["bad_png", "stray_file", "gif", "labels_alone"])
 def test_a_bad_file_in_a_span_is_named(tmp_path, digits, make, message):
     write_png_span(tmp_path / "1", *[a[:10] for a in digits])
     make(tmp_path / "1")
@@ -83,10 +85,14 @@ def test_a_bad_file_in_a_span_is_named(tmp_path, digits, make, message):
         spans.load(spans.Span(1, str(tmp_path / "1")))
 
 
-def test_an_empty_span_is_named(tmp_path):
-    (tmp_path / "5").mkdir()
-    with pytest.raises(DataError, match=rf"^{tmp_path / '5'}: holds no images"):
-        spans.load(spans.Span(5, str(tmp_path / "5")))
+def test_an_empty_span_or_a_file_in_its_place_is_named(tmp_path):
+    (tmp_path / "spans" / "5").mkdir(parents=True)
+    (tmp_path / "spans" / "6").write_text("a file where a span belongs")
+    empty, not_a_directory = spans.find(str(tmp_path))
+    with pytest.raises(DataError, match=rf"^{tmp_path}/spans/5: holds no images"):
+        spans.load(empty)
+    with pytest.raises(DataError, match=rf"^{tmp_path}/spans/6: cannot list \(Not a directory\)$"):
+        spans.load(not_a_directory)
 
 
 def test_a_span_reads_the_same_through_a_uri(tmp_path, digits):
