@@ -21,13 +21,8 @@ def _load_base(data_dir: str, split_name: str, dataset_name: str):
     return mnist_data.load_split(data_dir, split_name, mnist_data.DATASETS[dataset_name])
 
 
-@functools.lru_cache(maxsize=4)
-def _load_span(span: spans.Span) -> dict:
-    return spans.load(span)
-
-
 def _load_span_split(span: spans.Span, split_name: str):
-    return _load_span(span)[split_name]
+    return spans.load(span)[split_name]
 
 
 def _split_sources(exec_properties: Dict[str, Any], split_name: str) -> list:
@@ -77,7 +72,7 @@ class Executor(BaseExampleGenExecutor):
 
     def Do(self, input_dict, output_dict, exec_properties):
         super().Do(input_dict, output_dict, exec_properties)
-        record = [spans.describe(span, _load_span(span))
+        record = [spans.describe(span, spans.load(span))
                   for span in spans.find(exec_properties[standard_component_specs.INPUT_BASE_KEY],
                                          exec_properties["max_spans"])]
         for examples in output_dict[standard_component_specs.EXAMPLES_KEY]:

@@ -11,6 +11,7 @@ image's name, about EVAL_SHARE to `eval`, so new data is tested as well as train
 stays in its split however the span grows.
 """
 import dataclasses
+import functools
 import hashlib
 import os
 import re
@@ -119,7 +120,14 @@ def in_eval(key: str) -> bool:
 
 
 def load(span: Span) -> dict:
-    """Split name -> (images uint8 [N,28,28], labels uint8 [N]) of the span."""
+    """Split name -> (images uint8 [N,28,28], labels uint8 [N]) of the span. Decoded once per process
+    for the same contents: the CLI's check before the run and ExampleGen share it."""
+    return _load(span, fingerprint(span))
+
+
+@functools.lru_cache(maxsize=8)
+def _load(span: Span, content_fingerprint: str) -> dict:
+    del content_fingerprint  # only part of the cache key
     names = files(span)
     images, labels, keys, paired = [], [], [], set()
     for name in names:
