@@ -74,6 +74,7 @@ def push(model_dir: str, model_uri: str, eval_examples_dir: str, train_examples_
     metadata = model_metadata(settings.config, settings.quantize, check, int(len(labels)), model_uri, pipeline_run_id)
     version_dir = publish.publish(settings.serving_dir, tflite_model, labels_text, metadata, saved_model_dir=model_dir,
                                   keep_versions=settings.keep_versions)
+    tf.io.gfile.makedirs(pushed_model_dir)  # Kubeflow's launcher creates only its parent
     with tf.io.gfile.GFile(os.path.join(pushed_model_dir, "model.tflite"), "wb") as f:
         f.write(tflite_model)
     return PushResult(check.tflite_accuracy, os.path.basename(version_dir), None)
