@@ -122,7 +122,7 @@ def main() -> None:
             if not version:
                 parser.error(f"nothing pushed to {serving_dir}: run benchmarks/accuracy.py --archs cnn, "
                              "or pass --saved-model")
-            saved_model = os.path.join(serving_dir, version, "saved_model")
+            saved_model = os.path.join(serving_dir, version, publish.SAVED_MODEL_DIR)
         results = measure(saved_model, args.data_dir)
         provenance.save(results, results_json)
     write_results(results)

@@ -16,6 +16,8 @@ BIN_DIR = os.path.dirname(sys.executable)
 # A small real slice keeps a cold run under a minute on 2 cores.
 SLICE_ARGS = ["--max-train-examples", "3000", "--max-eval-examples", "1000", "--epochs", "3", "--augment", "off",
               "--accuracy-threshold", "0.85"]
+# Scheduled retraining: a retrain may cost MNIST at most 1 point.
+RETRAINING_ARGS = [*SLICE_ARGS, "--max-regression", "1"]
 COMPONENTS = ["ImportSchemaGen", "MnistExampleGen", "StatisticsGen", "StrictExampleValidator", "Transform",
               "Trainer", "Resolver", "Evaluator", "TFLitePusher"]
 
@@ -29,6 +31,22 @@ def write_idx(path, array: np.ndarray, magic: int, compress=True):
     raw = struct.pack(">I", magic) + struct.pack(f">{array.ndim}I", *array.shape) + array.astype(np.uint8).tobytes()
     with (gzip.open if compress else open)(path, "wb") as f:
         f.write(raw)
+
+
+def linked_data_dir(mnist_dir: str, data_dir):
+    """A data dir of links to the MNIST files, where a test can add spans (the shared data is read-only)."""
+    for name in os.listdir(mnist_dir):
+        os.symlink(os.path.join(mnist_dir, name), os.path.join(data_dir, name))
+    return data_dir
+
+
+def write_sklearn_digits(span_dir: str) -> None:
+    """A new source of real handwriting: scikit-learn's bundled digits (1,797 scans at 8x8, no download)."""
+    from sklearn.datasets import load_digits
+    from components.mnist_example_gen import spans
+    digits = load_digits()
+    for i, (image, label) in enumerate(zip(digits.images, digits.target)):
+        spans.add_image(span_dir, int(label), f"sklearn-{i:04d}", image * 255 / 16)
 
 
 def write_png_span(span_dir, images, labels, first=0, suffix=".png"):
@@ -81,7 +99,7 @@ def incomplete_entries(serving_dir: str) -> list[str]:
             complete = (hashlib.sha256(open(os.path.join(path, "model.tflite"), "rb").read()).hexdigest()
                         == metadata["tflite_sha256"]
                         and len(open(os.path.join(path, "labels.txt")).read().split()) == 10
-                        and os.path.isfile(os.path.join(path, "saved_model", "saved_model.pb")))
+                        and os.path.isfile(os.path.join(path, "Format-Serving", "saved_model.pb")))
         except (OSError, ValueError, KeyError):
             complete = False
         if not complete:

@@ -142,7 +142,7 @@ def test_quantized_push_keeps_the_raw_pixel_contract(first_run, mnist_dir, outpu
     assert weight_type in {t["dtype"] for t in interpreter.get_tensor_details()}
     accuracy = tflite.accuracy(tflite.predict(model, mnist_eval[0][:1000]), mnist_eval[1][:1000])
     assert metadata["metrics"]["evaluated_accuracy"] - accuracy <= 0.003
-    assert os.path.isfile(os.path.join(latest, "saved_model", "saved_model.pb"))
+    assert os.path.isfile(os.path.join(latest, "Format-Serving", "saved_model.pb"))
     assert len(publish.versions(paths.serving_dir)) <= 2
 
 

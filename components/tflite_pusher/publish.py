@@ -1,6 +1,6 @@
 """The serving directory: versions published whole, `latest` moved atomically, old versions pruned.
 
-    <serving_dir>/<version>/{model.tflite, labels.txt, model.json, saved_model/}
+    <serving_dir>/<version>/{model.tflite, labels.txt, model.json, Format-Serving/}
     <serving_dir>/latest -> <version>    (a file LATEST holding the name on object stores)
 """
 import datetime
@@ -14,6 +14,9 @@ import tensorflow as tf
 
 from components.common import is_uri
 
+# The SavedModel under TFX's name for it, so that a version directory is a TFX Model artifact's
+# layout: Kubeflow's Evaluator takes the latest version as its baseline (components/baseline_evaluator).
+SAVED_MODEL_DIR = "Format-Serving"
 LATEST = "latest"  # a symlink to the newest version on local file systems
 LATEST_POINTER = "LATEST"  # on object stores, which have no symlinks: a file holding its name
 VERSION_NAME = re.compile(r"^\d{8}-\d{6}(\+\d{3})?$")
@@ -68,7 +71,7 @@ def _write_version(version_dir: str, tflite_model: bytes, labels: list[str], met
     if saved_model_dir:
         for directory, _, files in tf.io.gfile.walk(saved_model_dir):
             relative = os.path.relpath(directory, saved_model_dir)
-            target = os.path.join(version_dir, "saved_model", "" if relative == "." else relative)
+            target = os.path.join(version_dir, SAVED_MODEL_DIR, "" if relative == "." else relative)
             tf.io.gfile.makedirs(target)
             for name in files:
                 tf.io.gfile.copy(os.path.join(directory, name), os.path.join(target, name))
@@ -77,7 +80,7 @@ def _write_version(version_dir: str, tflite_model: bytes, labels: list[str], met
 
 def publish(serving_dir: str, tflite_model: bytes, labels: list[str], metadata: dict,
             saved_model_dir: str | None = None, keep_versions: int = 0) -> str:
-    """Writes <serving_dir>/<version>/{model.tflite, labels.txt, model.json[, saved_model/]}, then
+    """Writes <serving_dir>/<version>/{model.tflite, labels.txt, model.json[, Format-Serving/]}, then
     moves `latest` and prunes all but the newest `keep_versions` (0: keep all; never `latest`).
 
     On a local file system the version is assembled in a staging directory beside serving_dir and

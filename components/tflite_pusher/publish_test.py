@@ -68,6 +68,6 @@ def test_publish_to_an_object_store_writes_model_json_last_then_the_latest_point
     assert not tf.io.gfile.exists(killed)
     assert tf.io.gfile.GFile(os.path.join(serving, "LATEST")).read() == os.path.basename(second) + "\n"
     assert publish.latest_metadata(serving)["tflite_sha256"] == hashlib.sha256(b"model-2").hexdigest()
-    assert tf.io.gfile.GFile(os.path.join(second, "saved_model", "variables", "variables.index"), "rb").read() == b"index"
+    assert tf.io.gfile.GFile(os.path.join(second, publish.SAVED_MODEL_DIR, "variables", "variables.index"), "rb").read() == b"index"
     assert tf.io.gfile.GFile(os.path.join(second, "labels.txt")).read() == "0\n1\n"
     assert sorted(os.listdir(tmp_path / "serving")) == sorted(["LATEST", os.path.basename(second)])  # no symlink
