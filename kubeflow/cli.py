@@ -42,6 +42,8 @@ def add_commands(commands, add_config_flags) -> None:
         action.add_argument("--pipeline-root", required=True, help="where the pods write artifacts, e.g. gs://BUCKET/mnist-tfx")
         action.add_argument("--data-uri", required=True, help="the MNIST files as the pods see them, e.g. gs://BUCKET/mnist")
         action.add_argument("--serving-uri", default="", help="push destination (default: PIPELINE_ROOT/serving)")
+        action.add_argument("--image-source-dir",
+                            help="where the image holds this project (default: kubeflow/Dockerfile's WORKDIR)")
         action.add_argument("--keep-resolver", action="store_true",
                             help="keep the baseline Resolver (Vertex AI Pipelines; open-source KFP cannot run it)")
         add_config_flags(action, exclude=LOCAL_ONLY)
@@ -54,9 +56,10 @@ def _config(args):
 
 
 def _compile(args, output_path: str) -> dict:
-    from kubeflow.spec import build_spec, write_spec
+    from kubeflow.spec import IMAGE_SOURCE_DIR, build_spec, write_spec
     spec = build_spec(_config(args), image=args.image, pipeline_root=args.pipeline_root,
-                      serving_uri=args.serving_uri, keep_resolver=args.keep_resolver)
+                      serving_uri=args.serving_uri, keep_resolver=args.keep_resolver,
+                      source_dir=args.image_source_dir or IMAGE_SOURCE_DIR)
     write_spec(spec, output_path)
     return spec
 
@@ -101,8 +104,8 @@ def main(args: argparse.Namespace) -> int:
             tasks = sorted(spec["root"]["dag"]["tasks"])
             print(f"wrote {args.output}: {len(tasks)} tasks ({', '.join(tasks)}), image {args.image}")
             if not args.keep_resolver:
-                print("the baseline Resolver is left out (open-source KFP cannot run it): runs are gated on "
-                      "--accuracy-threshold alone; --keep-resolver keeps it for Vertex AI Pipelines")
+                print("baseline: the latest version in the serving directory, imported (open-source KFP cannot "
+                      "run a Resolver); --keep-resolver keeps the Resolver for Vertex AI Pipelines")
             return 0
         with tempfile.TemporaryDirectory(prefix="mnist-tfx-kfp-") as tmp:
             package_path = args.package or os.path.join(tmp, "pipeline.yaml")

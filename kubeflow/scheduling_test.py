@@ -133,7 +133,7 @@ def test_dry_run_sends_nothing_and_a_crontab_line_is_refused(kfp_api):
     result = mnist_tfx(*schedule)
     assert result.returncode == 0, result.stderr[-3000:]
     request = json.loads(result.stdout)
-    assert request["dry_run"] is True and request["cron"] == "0 0 3 * * *" and len(request["package"]["tasks"]) == 8
+    assert request["dry_run"] is True and request["cron"] == "0 0 3 * * *" and len(request["package"]["tasks"]) == 10
     assert kfp_api.requests == []
     with pytest.raises(ValueError, match=r"has 5 fields; KFP takes 6, seconds first.*'0 0 3 \* \* \*'"):
         scheduling.check_cron("0 3 * * *")

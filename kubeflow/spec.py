@@ -14,30 +14,38 @@ from pipeline.pipeline import create_pipeline
 
 # Where kubeflow/Dockerfile installs this project inside the image.
 IMAGE_SOURCE_DIR = "/opt/mnist-tfx"
-EXAMPLE_GEN_TASK = "MnistExampleGen"
+DATA_FINGERPRINT_TASK = "DataFingerprint"
 
 
 def build_spec(config: PipelineConfig, image: str, pipeline_root: str, serving_uri: str = "",
-               keep_resolver: bool = False) -> dict:
+               keep_resolver: bool = False, source_dir: str = IMAGE_SOURCE_DIR) -> dict:
     """The PipelineSpec as a dict. config.data_dir is read by the ExampleGen pod, so it names a
-    location the cluster reaches (gs://, a mounted volume).
+    location the cluster reaches (gs://, a mounted volume). source_dir: where the image holds this
+    project.
 
-    The open-source KFP backend cannot run a TFX Resolver, so by default the spec has none and the
-    Evaluator gates on the accuracy threshold alone; keep_resolver=True is for Vertex AI Pipelines.
+    The open-source KFP backend cannot run a TFX Resolver, so by default the baseline is the
+    serving directory, imported (see pipeline.create_pipeline); keep_resolver=True is for Vertex AI
+    Pipelines.
     """
     pipeline = create_pipeline(
         config, pipeline_root=pipeline_root, serving_dir=serving_uri or os.path.join(pipeline_root, "serving"),
-        schema_file=os.path.join(IMAGE_SOURCE_DIR, "pipeline", "schema", "schema.pbtxt"),
-        with_baseline=keep_resolver, setup_file=os.path.join(IMAGE_SOURCE_DIR, "setup.py"))
+        schema_file=os.path.join(source_dir, "pipeline", "schema", "schema.pbtxt"),
+        on_kubeflow=True, keep_resolver=keep_resolver, setup_file=os.path.join(source_dir, "setup.py"))
     # Schema 2.1: open-source KFP's driver resolves only `runtimeValue.constant`, and only in 2.1 does TFX
     # pass the inputs spec from which its entrypoint reads the execution properties.
     runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
         config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(default_image=image, use_pipeline_spec_2_1=True))
     spec = runner.run(pipeline, write_out=False)["pipelineSpec"]
-    # KFP's cache key sees the data URI, not the files behind it (the local runs' FileBasedDriver
-    # fingerprints them), so a scheduled run must read the data again; every task downstream then
-    # gets new inputs and runs.
-    spec["root"]["dag"]["tasks"][EXAMPLE_GEN_TASK]["cachingOptions"] = {}
+    tasks = spec["root"]["dag"]["tasks"]
+    # The fingerprint must be taken every run; the tasks after it are cached on its value.
+    tasks[DATA_FINGERPRINT_TASK]["cachingOptions"] = {}
+    # TFX names a parameter's producer `<id>_task`, but the task is `<id>`, the name KFP's driver
+    # looks up (backend/src/v2/driver/resolve.go, resolveUpstreamParameters).
+    for task in tasks.values():
+        for parameter in task.get("inputs", {}).get("parameters", {}).values():
+            producer = parameter.get("taskOutputParameter", {})
+            if producer.get("producerTask", "").removesuffix("_task") in tasks:
+                producer["producerTask"] = producer["producerTask"].removesuffix("_task")
     spec["defaultPipelineRoot"] = pipeline_root
     return spec
 

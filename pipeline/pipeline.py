@@ -4,6 +4,7 @@ import os
 # Modules rather than `tfx.v1`, whose import also loads every cloud extension.
 from tfx.components import Evaluator, StatisticsGen, Trainer, Transform
 from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
+from tfx.dsl.components.common.importer import IMPORT_RESULT_KEY, Importer
 from tfx.dsl.components.common.resolver import Resolver
 from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import LatestBlessedModelStrategy
 from tfx.orchestration.pipeline import Pipeline
@@ -14,6 +15,8 @@ import components.mnist_example_gen
 import components.tflite_pusher
 import models
 
+from components.baseline_evaluator.component import BaselineEvaluator
+from components.data_fingerprint.component import DataFingerprint
 from components.mnist_example_gen.component import MnistExampleGen
 from components.mnist_example_gen.mnist_data import DATASETS
 from components.strict_example_validator.component import StrictExampleValidator
@@ -26,18 +29,23 @@ SCHEMA_FILE = os.path.join(os.path.dirname(__file__), "schema", "schema.pbtxt")
 
 
 def create_pipeline(config: PipelineConfig, pipeline_root: str, serving_dir: str, schema_file: str = SCHEMA_FILE,
-                    metadata_connection_config=None, with_baseline: bool = True, setup_file: str = SETUP_FILE
-                    ) -> Pipeline:
-    """The DAG. Without a baseline (open-source Kubeflow cannot run a Resolver) the Evaluator
-    judges on the accuracy threshold alone. schema_file and setup_file are paths where the
-    components run."""
+                    metadata_connection_config=None, setup_file: str = SETUP_FILE, on_kubeflow: bool = False,
+                    keep_resolver: bool = False) -> Pipeline:
+    """The DAG. schema_file and setup_file are paths where the components run.
+
+    on_kubeflow: no TFX driver runs there, so a DataFingerprint task fingerprints the data; and,
+    unless keep_resolver (Vertex AI Pipelines), the baseline is the serving directory brought in by
+    an Importer, since open-source Kubeflow cannot run a Resolver."""
     dataset = DATASETS[config.dataset]
     code_versions = {"code_version": source_fingerprint(models)}
+    # On Kubeflow: what the local driver fingerprints (base files, spans), as a cache key for ExampleGen.
+    data_fingerprint = DataFingerprint(config.data_dir, config.dataset, config.max_spans) if on_kubeflow else None
     # Reads the MNIST files (checksums verified) into `train` and `eval` tf.Examples.
     example_gen = MnistExampleGen(data_dir=config.data_dir, dataset=config.dataset,
                                   max_train_examples=config.max_train_examples,
                                   max_eval_examples=config.max_eval_examples, max_spans=config.max_spans,
-                                  code_version=source_fingerprint(components.mnist_example_gen))
+                                  code_version=source_fingerprint(components.mnist_example_gen),
+                                  data_fingerprint=data_fingerprint.value if data_fingerprint else None)
     # Imports the curated schema: 784 pixels in 0-255, label in 0-9 with every digit present.
     schema_gen = ImportSchemaGen(schema_file=schema_file)
     # Computes statistics of both splits (the schema marks the label categorical, so digits are counted).
@@ -63,16 +71,22 @@ def create_pipeline(config: PipelineConfig, pipeline_root: str, serving_dir: str
                       eval_args=trainer_pb2.EvalArgs(splits=["eval"], num_steps=0),
                       custom_config={**training, **code_versions})
     # Finds the last blessed model, the baseline the new one must not fall behind.
-    baseline = Resolver(strategy_class=LatestBlessedModelStrategy,
-                        model=Channel(type=standard_artifacts.Model),
-                        model_blessing=Channel(type=standard_artifacts.ModelBlessing)
-                        ).with_id("latest_blessed_model_resolver") if with_baseline else None
-    # Scores the model on `eval` (overall and per digit) and blesses it if it passes both gates.
-    evaluator = Evaluator(examples=example_gen.outputs["examples"],
-                          model=trainer.outputs["model"],
-                          baseline_model=baseline.outputs["model"] if baseline else None,
-                          example_splits=["eval"],
-                          eval_config=eval_config(config.accuracy_threshold, config.max_regression, config.dataset))
+    if on_kubeflow and not keep_resolver:
+        # The serving directory (a fixed URI) as a Model; BaselineEvaluator takes its latest version.
+        baseline = Importer(source_uri=serving_dir, artifact_type=standard_artifacts.Model
+                            ).with_id("serving_dir_importer")
+        baseline_model, evaluator_class = baseline.outputs[IMPORT_RESULT_KEY], BaselineEvaluator
+    else:
+        baseline = Resolver(strategy_class=LatestBlessedModelStrategy,
+                            model=Channel(type=standard_artifacts.Model),
+                            model_blessing=Channel(type=standard_artifacts.ModelBlessing)
+                            ).with_id("latest_blessed_model_resolver")
+        baseline_model, evaluator_class = baseline.outputs["model"], Evaluator
+    # Scores the model on `eval` (overall, per digit, per source) and blesses it if it passes both gates.
+    evaluator = evaluator_class(
+        examples=example_gen.outputs["examples"], model=trainer.outputs["model"], baseline_model=baseline_model,
+        example_splits=["eval"],
+        eval_config=eval_config(config.accuracy_threshold, config.max_regression, config.dataset)).with_id("Evaluator")
     # If blessed: converts to TFLite, checks it on `eval` in LiteRT against the evaluated model, publishes it.
     pusher = TFLitePusher(model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
                           evaluation=evaluator.outputs["evaluation"], examples=example_gen.outputs["examples"],
@@ -86,7 +100,7 @@ def create_pipeline(config: PipelineConfig, pipeline_root: str, serving_dir: str
     return Pipeline(
         pipeline_name=PIPELINE_NAME,
         pipeline_root=pipeline_root,
-        components=[c for c in (example_gen, statistics_gen, schema_gen, example_validator, transform, trainer,
+        components=[c for c in (data_fingerprint, example_gen, statistics_gen, schema_gen, example_validator, transform, trainer,
                                 baseline, evaluator, pusher) if c],
         enable_cache=True,
         metadata_connection_config=metadata_connection_config,

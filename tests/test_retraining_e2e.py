@@ -10,27 +10,16 @@ from components.tflite_pusher import publish, tflite
 from pipeline import outcome
 from pipeline.config import PipelineConfig
 from pipeline.evaluation import read_evaluation
-from tests.helpers import SLICE_ARGS, mnist_tfx, snapshot
-
-ARGS = [*SLICE_ARGS, "--max-regression", "1"]  # a retrain may cost MNIST at most 1 point
-
-
-def write_sklearn_digits(span_dir: str) -> None:
-    from sklearn.datasets import load_digits
-    digits = load_digits()
-    for i, (image, label) in enumerate(zip(digits.images, digits.target)):
-        spans.add_image(span_dir, int(label), f"sklearn-{i:04d}", image * 255 / 16)
+from tests.helpers import RETRAINING_ARGS, linked_data_dir, mnist_tfx, snapshot, write_sklearn_digits
 
 
 @pytest.fixture(scope="module")
 def scenario(mnist_dir, tmp_path_factory):
-    data = tmp_path_factory.mktemp("data")
-    for name in os.listdir(mnist_dir):
-        os.symlink(os.path.join(mnist_dir, name), data / name)
+    data = linked_data_dir(mnist_dir, tmp_path_factory.mktemp("data"))
     paths = PipelineConfig(output_dir=str(tmp_path_factory.mktemp("retraining") / "out"))
 
     def run():
-        result = mnist_tfx("run", "--data-dir", str(data), "--output-dir", paths.output_dir, *ARGS)
+        result = mnist_tfx("run", "--data-dir", str(data), "--output-dir", paths.output_dir, *RETRAINING_ARGS)
         assert result.returncode == 0, result.stderr[-3000:]
         return outcome.read_run(paths.metadata_path)
 

@@ -12,15 +12,13 @@ from components.mnist_example_gen.examples import read_examples
 from pipeline import outcome
 from pipeline.config import PipelineConfig
 from pipeline.evaluation import read_evaluation
-from tests.helpers import SLICE_ARGS, mnist_tfx, write_idx, write_png_span
+from tests.helpers import SLICE_ARGS, linked_data_dir, mnist_tfx, write_idx, write_png_span
 
 
 @pytest.fixture(scope="module")
 def data_dir(mnist_dir, mnist_eval, tmp_path_factory):
     """Links to the real MNIST files, and span 0: 300 test digits the base slice does not use, as PNGs."""
-    data = tmp_path_factory.mktemp("data")
-    for name in os.listdir(mnist_dir):
-        os.symlink(os.path.join(mnist_dir, name), data / name)
+    data = linked_data_dir(mnist_dir, tmp_path_factory.mktemp("data"))
     write_png_span(data / "spans" / "0", mnist_eval[0][9000:9300], mnist_eval[1][9000:9300])
     return data
 

@@ -18,6 +18,7 @@ MAX_TRAIN_EXAMPLES_KEY = "max_train_examples"  # read by the executor as max_{sp
 MAX_EVAL_EXAMPLES_KEY = "max_eval_examples"
 MAX_SPANS_KEY = "max_spans"
 CODE_VERSION_KEY = "code_version"
+DATA_FINGERPRINT_KEY = "data_fingerprint"
 
 
 class MnistExampleGenSpec(ComponentSpec):
@@ -32,6 +33,8 @@ class MnistExampleGenSpec(ComponentSpec):
         MAX_EVAL_EXAMPLES_KEY: ExecutionParameter(type=int),
         MAX_SPANS_KEY: ExecutionParameter(type=int),
         CODE_VERSION_KEY: ExecutionParameter(type=str, optional=True),  # only part of the cache key
+        # Only part of the cache key, on Kubeflow, where no driver fingerprints the files (DataFingerprint).
+        DATA_FINGERPRINT_KEY: ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {}
     OUTPUTS = {standard_component_specs.EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples)}
@@ -43,8 +46,7 @@ class SpansDriver(driver.FileBasedDriver):
     def resolve_exec_properties(self, exec_properties, pipeline_info, component_info):
         exec_properties = super().resolve_exec_properties(exec_properties, pipeline_info, component_info)
         found = spans.find(exec_properties[standard_component_specs.INPUT_BASE_KEY], exec_properties[MAX_SPANS_KEY])
-        exec_properties[utils.FINGERPRINT_PROPERTY_NAME] += "".join(
-            f"\n{span.source}: {spans.fingerprint(span)}" for span in found)
+        exec_properties[utils.FINGERPRINT_PROPERTY_NAME] += spans.fingerprint_lines(found)
         return exec_properties
 
 
@@ -57,7 +59,7 @@ class MnistExampleGen(base_beam_component.BaseBeamComponent):
     DRIVER_CLASS = SpansDriver
 
     def __init__(self, data_dir: str, dataset: str = "mnist", max_train_examples: int = 0,
-                 max_eval_examples: int = 0, max_spans: int = 0, code_version: str = ""):
+                 max_eval_examples: int = 0, max_spans: int = 0, code_version: str = "", data_fingerprint=None):
         # The patterns only decide which files are fingerprinted; the executor reads each split
         # by its name (see mnist_data.SPLIT_SOURCES).
         patterns = mnist_data.fingerprint_patterns(data_dir, mnist_data.DATASETS[dataset])
@@ -74,6 +76,7 @@ class MnistExampleGen(base_beam_component.BaseBeamComponent):
             max_eval_examples=max_eval_examples,
             max_spans=max_spans,
             code_version=code_version,
+            data_fingerprint=data_fingerprint,
             examples=types.Channel(type=standard_artifacts.Examples),
         )
         super().__init__(spec=spec)

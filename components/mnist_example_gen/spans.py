@@ -108,6 +108,11 @@ def fingerprint(span: Span) -> str:
     return digest.hexdigest()
 
 
+def fingerprint_lines(found: list[Span]) -> str:
+    """The spans' part of ExampleGen's input fingerprint, one line per span."""
+    return "".join(f"\n{span.source}: {fingerprint(span)}" for span in found)
+
+
 def describe(span: Span, splits: dict) -> dict:
     """What ML Metadata and model.json record of a span that was read (splits: what load returned)."""
     return {"span": span.number, "source": span.source, "fingerprint": fingerprint(span),

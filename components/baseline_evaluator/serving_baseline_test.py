@@ -1,0 +1,31 @@
+import os
+
+from tfx.types import standard_artifacts
+from tfx.utils import path_utils
+
+from components.baseline_evaluator.serving_baseline import latest_pushed_model
+from components.tflite_pusher import publish
+
+
+def imported(serving_dir) -> standard_artifacts.Model:
+    artifact = standard_artifacts.Model()
+    artifact.uri, artifact.id = str(serving_dir), 7
+    return artifact
+
+
+def test_before_the_first_push_there_is_no_baseline(tmp_path):
+    assert latest_pushed_model(imported(tmp_path / "serving")) == []
+
+
+def test_the_baseline_is_the_saved_model_of_the_version_latest_names(tmp_path):
+    saved_model = tmp_path / "model"
+    saved_model.mkdir()
+    (saved_model / "saved_model.pb").write_bytes(b"graph")
+    serving = tmp_path / "serving"
+    publish.publish(str(serving), b"v1", ["0"], {}, saved_model_dir=str(saved_model))
+    second = publish.publish(str(serving), b"v2", ["0"], {}, saved_model_dir=str(saved_model))
+    serving_dir = imported(serving)
+    (model,) = latest_pushed_model(serving_dir)
+    assert model.uri == second and model.id == 7 and serving_dir.uri == str(serving)
+    model_path = path_utils.serving_model_path(model.uri, path_utils.is_old_model_artifact(model))
+    assert os.path.isfile(os.path.join(model_path, "saved_model.pb"))

@@ -1,0 +1,35 @@
+"""DataFingerprint: on Kubeflow, where no TFX driver runs, fingerprints the data as MnistExampleGen's
+driver does locally. Its output is a parameter of MnistExampleGen, so unchanged data gives
+MnistExampleGen, and then every task after it, the same cache key: nothing is retrained.
+
+The task itself must run every time (its cache is turned off in kubeflow/spec.py)."""
+from tfx.dsl.components.base import base_component, executor_spec
+from tfx.types import channel, standard_artifacts
+from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
+
+from components.data_fingerprint import executor
+
+
+class DataFingerprintSpec(ComponentSpec):
+    PARAMETERS = {
+        "data_dir": ExecutionParameter(type=str),
+        "dataset": ExecutionParameter(type=str),
+        "max_spans": ExecutionParameter(type=int),
+    }
+    INPUTS = {}
+    OUTPUTS = {executor.FINGERPRINT_KEY: ChannelParameter(type=standard_artifacts.String)}
+
+
+class DataFingerprint(base_component.BaseComponent):
+    SPEC_CLASS = DataFingerprintSpec
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
+
+    def __init__(self, data_dir: str, dataset: str, max_spans: int):
+        super().__init__(spec=DataFingerprintSpec(
+            data_dir=data_dir, dataset=dataset, max_spans=max_spans,
+            fingerprint=channel.Channel(type=standard_artifacts.String)))
+
+    @property
+    def value(self):
+        """The fingerprint as a placeholder another component's parameter can take."""
+        return self.outputs[executor.FINGERPRINT_KEY].future()[0].value
