@@ -45,7 +45,7 @@ def add_commands(commands, add_config_flags) -> None:
         action.add_argument("--image-source-dir",
                             help="where the image holds this project (default: kubeflow/Dockerfile's WORKDIR)")
         action.add_argument("--keep-resolver", action="store_true",
-                            help="keep the baseline Resolver (Vertex AI Pipelines; open-source KFP cannot run it)")
+                            help="find the baseline with TFX's Resolver (Vertex AI Pipelines; open-source KFP cannot run it)")
         add_config_flags(action, exclude=LOCAL_ONLY)
 
 
