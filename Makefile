@@ -11,15 +11,15 @@ export TF_USE_LEGACY_KERAS := 1
 
 .PHONY: setup run test clean bench bench-accuracy bench-tflite bench-retraining
 
+# The venv (scripts/setup_venv.sh), then chromium, Node.js and the browser tests' npm packages.
 setup:
 	@bash scripts/setup_venv.sh
+	@bash scripts/setup_browser.sh
 
 run: setup
 	$(VENV)/bin/mnist-tfx run $(ARGS)
 
-# The report test renders HTML in Debian's chromium, which scripts/setup_browser.sh installs.
 test: setup
-	@bash scripts/setup_browser.sh
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 clean:

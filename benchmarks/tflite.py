@@ -59,11 +59,12 @@ def measure(saved_model: str, data_dir: str) -> dict:
     rows = [row("keras", None, tflite.accuracy(keras_probabilities, labels),
                 single_image_latency_us(keras_run, images[:1], runs=KERAS_SINGLE_RUNS),
                 batch_throughput(keras_run, images))]
+    model_input = tflite.to_model_input(images)
     for quantize in tflite.QUANTIZATIONS:
         model = tflite.convert(saved_model, SERVING_IMAGES_SIGNATURE, quantize, train_images[:CALIBRATION_IMAGES])
         rows.append(row(quantize, len(model), tflite.accuracy(tflite.predict(model, images), labels),
-                        single_image_latency_us(litert_runner(model, 1), images[:1], runs=SINGLE_RUNS),
-                        batch_throughput(litert_runner(model, BATCH), images)))
+                        single_image_latency_us(litert_runner(model, 1), model_input[:1], runs=SINGLE_RUNS),
+                        batch_throughput(litert_runner(model, BATCH), model_input)))
         print(rows[-1], flush=True)
     return {"provenance": provenance.record(), "saved_model": os.path.relpath(saved_model, provenance.REPO),
             "single_runs": SINGLE_RUNS, "keras_single_runs": KERAS_SINGLE_RUNS, "batch": BATCH,

@@ -8,6 +8,10 @@ IMAGE_PIXELS = IMAGE_HEIGHT * IMAGE_WIDTH
 NUM_CLASSES = 10
 
 SERVING_EXAMPLES_SIGNATURE = "serving_default"  # serialized tf.Examples, for TFMA
-SERVING_IMAGES_SIGNATURE = "serving_images"  # uint8 [N,28,28] raw pixels, for TFLite and clients
+SERVING_IMAGES_SIGNATURE = "serving_images"  # uint8 [N,28,28] raw pixels, converted to TFLite
 IMAGES_INPUT_KEY = "images"  # the input of SERVING_IMAGES_SIGNATURE
 OUTPUT_KEY = "probabilities"  # float32 [N,10] from both signatures
+# The .tflite takes one uint8 RGB image and averages it to grey: the Task Library's and MediaPipe's
+# image classifiers accept only batch 1 and RGB, LiteRT.js only the declared shape (docs/android.md).
+TFLITE_INPUT_KEY = "image"
+TFLITE_INPUT_SHAPE = (1, IMAGE_HEIGHT, IMAGE_WIDTH, 3)

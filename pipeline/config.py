@@ -49,6 +49,9 @@ class PipelineConfig:
     max_quantization_drop: float = _option(0.3, "percentage points a quantized model may lose against the evaluated "
                                                 "float model before the push is refused")
     keep_versions: int = _option(0, "keep only the newest N pushed versions (0: keep all; latest is never pruned)")
+    model_author: str = _option("", "author written into the .tflite's TFLite Metadata and model.json")
+    model_license: str = _option("", "license written into the .tflite's TFLite Metadata and model.json, "
+                                     "e.g. Apache-2.0")
     max_train_examples: int = _option(0, "use only the first N training images of the base dataset (0: all)")
     max_eval_examples: int = _option(0, "use only the first N test images of the base dataset (0: all)")
     max_spans: int = _option(0, "read only the newest N spans of new data under DATA_DIR/spans/ (0: all)")

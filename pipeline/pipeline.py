@@ -95,6 +95,7 @@ def create_pipeline(config: PipelineConfig, pipeline_root: str, serving_dir: str
                           keep_versions=config.keep_versions,
                           custom_config={"architecture": config.arch, "dataset": config.dataset,
                           "labels": list(dataset.labels), "training": training,
+                          "author": config.model_author, "license": config.model_license,
                           "pusher_code_version": source_fingerprint(components.tflite_pusher),
                           **code_versions})
     return Pipeline(

@@ -16,6 +16,7 @@ from tfx.utils import path_utils
 from components.common import is_uri
 from components.mnist_example_gen import mnist_data
 from components.mnist_example_gen.examples import read_examples
+from components.tflite_pusher import tflite
 from models.features import IMAGES_INPUT_KEY, OUTPUT_KEY, SERVING_IMAGES_SIGNATURE
 from pipeline import latency, outcome
 from pipeline.config import PipelineConfig
@@ -145,7 +146,8 @@ def build(output_dir: str, run_id: str | None = None) -> str:
     if pushed:
         tflite_path = os.path.join(pushed["pushed_destination"], "model.tflite")
         model = open(tflite_path, "rb").read()
-        latency_us = latency.single_image_latency_us(latency.litert_runner(model, 1), images[:1], runs=LATENCY_RUNS)
+        latency_us = latency.single_image_latency_us(latency.litert_runner(model, 1), tflite.to_model_input(images[:1]),
+                                                     runs=LATENCY_RUNS)
         rows += [("pushed version", f"<td>{html.escape(pushed['pushed_version'])}</td>", ""),
                  (".tflite accuracy (LiteRT)", _cell(pushed["tflite_accuracy"]), 'id="tflite-accuracy"'),
                  (".tflite size (bytes)", _cell(len(model), "count"), 'id="tflite-bytes"'),

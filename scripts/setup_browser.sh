@@ -1,12 +1,28 @@
 #!/usr/bin/env bash
-# Installs Debian's chromium for the test that renders the HTML report in a real headless
-# browser; `make test` runs it. A no-op when chromium is already there.
+# What the browser tests need: Debian's chromium (the report, LiteRT.js and MediaPipe run in it),
+# Node.js and npm from Debian, and the npm packages pinned by tests/browser/package-lock.json.
+# No browser is ever downloaded: playwright-core drives the system chromium.
 set -euo pipefail
 
-command -v chromium >/dev/null && exit 0
+BROWSER_DIR=tests/browser
+STAMP="$BROWSER_DIR/node_modules/.setup-complete"
 die() { echo "setup: $*" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || die "chromium is missing: run 'sudo apt-get install chromium' (the report test renders in it)"
-echo "setup: installing chromium (Debian package) for the report rendering test"
-apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 \
-  || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends chromium >/dev/null; } \
-  || die "could not install chromium with apt-get"
+
+apt_install() {  # package names; the program they provide is missing
+  [ "$(id -u)" = 0 ] || die "$* missing: run 'sudo apt-get install $*' (the browser tests need it)"
+  echo "setup: installing $* (Debian packages) for the browser tests"
+  apt-get install -y -q --no-install-recommends "$@" >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "$@" >/dev/null; } \
+    || die "could not install $* with apt-get"
+}
+
+command -v chromium >/dev/null || apt_install chromium
+command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+
+lock_hash=$(sha256sum "$BROWSER_DIR/package-lock.json" | cut -d' ' -f1)
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$lock_hash" ]; then
+  echo "setup: installing the browser tests' npm packages (tests/browser/package-lock.json)"
+  npm ci --prefix "$BROWSER_DIR" --no-audit --no-fund --loglevel=error >/dev/null \
+    || die "npm ci in $BROWSER_DIR failed (the npm registry must be reachable)"
+  echo "$lock_hash" > "$STAMP"
+fi

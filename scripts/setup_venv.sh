@@ -11,6 +11,8 @@ set -euo pipefail
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 REQUIRED_GLIBC=2.39
+# The TFLite Metadata writer; see the --no-deps install below.
+TFLITE_SUPPORT=tflite-support==0.4.4
 RUNTIME_PACKAGES="libc6 libstdc++6 libgcc-s1"
 STAMP="$VENV/.setup-complete"
 
@@ -98,7 +100,18 @@ pip_install() {
 }
 pip_install --upgrade pip
 pip_install -e '.[test]'
-if ! out=$("$VENV/bin/python" -c 'import tfx, tensorflow_data_validation, ml_metadata, tensorflow_model_analysis, ai_edge_litert' 2>&1); then
+# tflite-support declares protobuf<4, which TFX 1.21 cannot have; the metadata writer modules the
+# Pusher uses import no protobuf code, so it goes in without its dependencies (docs/android.md).
+pip_install --no-deps "$TFLITE_SUPPORT"
+# Its native modules link libusb-1.0.
+if ! compgen -G "/usr/lib/*/libusb-1.0.so.0" >/dev/null && ! compgen -G "/lib/*/libusb-1.0.so.0" >/dev/null; then
+  [ "$(id -u)" = 0 ] || die "libusb-1.0 is missing: run 'sudo apt-get install libusb-1.0-0' (tflite-support's metadata writer links it)"
+  echo "setup: installing libusb-1.0-0 (Debian package) for tflite-support's metadata writer"
+  apt-get install -y -q libusb-1.0-0 >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q libusb-1.0-0 >/dev/null; } \
+    || die "could not install libusb-1.0-0 with apt-get"
+fi
+if ! out=$("$VENV/bin/python" -c 'import tfx, tensorflow_data_validation, ml_metadata, tensorflow_model_analysis, ai_edge_litert
+from tensorflow_lite_support.metadata.python.metadata_writers import metadata_writer' 2>&1); then
   echo "$out" >&2
   die "the installed stack does not import; remove $VENV and run 'make setup' again"
 fi

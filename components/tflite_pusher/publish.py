@@ -22,7 +22,7 @@ LATEST_POINTER = "LATEST"  # on object stores, which have no symlinks: a file ho
 VERSION_NAME = re.compile(r"^\d{8}-\d{6}(\+\d{3})?$")
 
 
-def _new_version(serving_dir: str) -> str:
+def new_version(serving_dir: str) -> str:
     """A UTC timestamp, made strictly greater than every existing version so that names sort by age."""
     version = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
     existing = versions(serving_dir)
@@ -79,20 +79,21 @@ def _write_version(version_dir: str, tflite_model: bytes, labels: list[str], met
 
 
 def publish(serving_dir: str, tflite_model: bytes, labels: list[str], metadata: dict,
-            saved_model_dir: str | None = None, keep_versions: int = 0) -> str:
+            saved_model_dir: str | None = None, keep_versions: int = 0, version: str | None = None) -> str:
     """Writes <serving_dir>/<version>/{model.tflite, labels.txt, model.json[, Format-Serving/]}, then
     moves `latest` and prunes all but the newest `keep_versions` (0: keep all; never `latest`).
 
     On a local file system the version is assembled in a staging directory beside serving_dir and
     renamed into place, and the `latest` symlink is replaced by an atomic rename, so readers only
     ever see complete versions, even if the process is killed. Callers hold the run lock: a
-    publish clears what a killed one left behind. On an object store (gs://, s3://) the version is
+    publish clears what a killed one left behind. `version` is new_version()'s, taken earlier by
+    a caller that writes it into the model (default: taken now). On an object store (gs://, s3://) the version is
     written in place with model.json last, then the LATEST file names it.
     """
     tf.io.gfile.makedirs(serving_dir)
     for name in set(_version_dirs(serving_dir)) - set(versions(serving_dir)):
         tf.io.gfile.rmtree(os.path.join(serving_dir, name))  # left incomplete by a killed publish
-    version = _new_version(serving_dir)
+    version = version or new_version(serving_dir)
     metadata_json = json.dumps({**metadata, "version": version, "tflite_bytes": len(tflite_model),
                                 "tflite_sha256": hashlib.sha256(tflite_model).hexdigest()}, indent=2)
     if is_uri(serving_dir):

@@ -7,8 +7,8 @@ import tensorflow as tf
 
 from components.mnist_example_gen.examples import read_examples
 from components.tflite_pusher import publish, tflite
-from models.features import (IMAGE_HEIGHT, IMAGE_WIDTH, IMAGES_INPUT_KEY, NUM_CLASSES, OUTPUT_KEY,
-                             SERVING_IMAGES_SIGNATURE)
+from components.tflite_pusher.metadata import add_metadata
+from models.features import NUM_CLASSES, OUTPUT_KEY, SERVING_IMAGES_SIGNATURE, TFLITE_INPUT_KEY, TFLITE_INPUT_SHAPE
 
 REPRESENTATIVE_EXAMPLES = 300  # training images that calibrate int8 ranges
 
@@ -20,7 +20,7 @@ class PushSettings:
     max_accuracy_gap: float  # fraction, float models
     max_quantization_drop: float  # fraction, quantized models
     keep_versions: int
-    config: dict  # copied into model.json; its `labels` into labels.txt
+    config: dict  # copied into model.json; its `labels` into labels.txt, `author` and `license` into the .tflite
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,10 +39,11 @@ def model_metadata(config: dict, quantize: str, check: tflite.Verification, eval
         "quantize": quantize,
         "metrics": {"evaluated_accuracy": check.reference_accuracy, "tflite_accuracy": check.tflite_accuracy,
                     "class_agreement_with_saved_model": check.agreement, "eval_examples": eval_examples},
-        "input": {"name": IMAGES_INPUT_KEY, "dtype": "uint8", "shape": [-1, IMAGE_HEIGHT, IMAGE_WIDTH],
-                  "description": "raw grayscale pixels 0-255, white digit on black as in MNIST; "
-                                 "normalization is inside the model"},
-        "output": {"name": OUTPUT_KEY, "dtype": "float32", "shape": [-1, NUM_CLASSES],
+        "input": {"name": TFLITE_INPUT_KEY, "dtype": "uint8", "shape": list(TFLITE_INPUT_SHAPE),
+                  "description": "one RGB image, pixels 0-255, white digit on black as in MNIST; the model "
+                                 "averages the channels to grey (give a grey digit as R=G=B) and normalizes "
+                                 "inside; resize the batch for several images"},
+        "output": {"name": OUTPUT_KEY, "dtype": "float32", "shape": [TFLITE_INPUT_SHAPE[0], NUM_CLASSES],
                    "description": "class probabilities; class i is line i of labels.txt"},
         "model_uri": model_uri,
         "pipeline_run_id": pipeline_run_id,
@@ -62,7 +63,17 @@ def push(model_dir: str, model_uri: str, eval_examples_dir: str, train_examples_
     representative = None
     if settings.quantize == "int8":
         representative = read_examples(os.path.join(train_examples_dir, "*"))[0][:REPRESENTATIVE_EXAMPLES]
-    tflite_model = tflite.convert(model_dir, SERVING_IMAGES_SIGNATURE, settings.quantize, representative)
+    labels_text = settings.config.get("labels") or [str(i) for i in range(NUM_CLASSES)]
+    version = publish.new_version(settings.serving_dir)
+    # The parity check below runs on these bytes, metadata included: exactly what is published.
+    tflite_model = add_metadata(
+        tflite.convert(model_dir, SERVING_IMAGES_SIGNATURE, settings.quantize, representative), labels_text,
+        name=f"mnist-tfx {settings.config.get('architecture', '')} ({settings.config.get('dataset', 'mnist')})",
+        description=(f"Classifies one 28x28 image into the {len(labels_text)} classes of "
+                     f"{settings.config.get('dataset', 'mnist')} (labels.txt); "
+                     f"{'float' if settings.quantize == 'none' else settings.quantize + ' quantized'}; "
+                     f"{evaluated_accuracy:.2%} accuracy in the pipeline's Evaluator"),
+        version=version, author=settings.config.get("author", ""), license_=settings.config.get("license", ""))
     reference_classes = (tflite.saved_model_classes(model_dir, SERVING_IMAGES_SIGNATURE, images)
                          if settings.quantize == "none" else None)
     check = tflite.verify(tflite_model, settings.quantize, images, labels, evaluated_accuracy, reference_classes,
@@ -70,10 +81,9 @@ def push(model_dir: str, model_uri: str, eval_examples_dir: str, train_examples_
     if check.problem:
         return PushResult(check.tflite_accuracy, None, check.problem)
 
-    labels_text = settings.config.get("labels") or [str(i) for i in range(NUM_CLASSES)]
     metadata = model_metadata(settings.config, settings.quantize, check, int(len(labels)), model_uri, pipeline_run_id)
     version_dir = publish.publish(settings.serving_dir, tflite_model, labels_text, metadata, saved_model_dir=model_dir,
-                                  keep_versions=settings.keep_versions)
+                                  keep_versions=settings.keep_versions, version=version)
     tf.io.gfile.makedirs(pushed_model_dir)  # Kubeflow's launcher creates only its parent
     with tf.io.gfile.GFile(os.path.join(pushed_model_dir, "model.tflite"), "wb") as f:
         f.write(tflite_model)

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from components.mnist_example_gen.examples import to_serialized_examples
 from components.tflite_pusher import publish, runner, tflite
+from components.tflite_pusher.metadata import read_metadata
 from models.features import SERVING_IMAGES_SIGNATURE
 
 
@@ -31,7 +32,8 @@ def evaluated_accuracy(exported_mlp, mnist_eval):
 def settings(serving_dir, quantize="none", **overrides):
     return runner.PushSettings(**{"serving_dir": serving_dir, "quantize": quantize, "max_accuracy_gap": 0.001,
                                   "max_quantization_drop": 0.003, "keep_versions": 0,
-                                  "config": {"architecture": "mlp", "labels": [str(d) for d in range(10)]},
+                                  "config": {"architecture": "mlp", "labels": [str(d) for d in range(10)],
+                                             "author": "Digit Team", "license": "MIT"},
                                   **overrides})
 
 
@@ -45,13 +47,18 @@ def test_push_publishes_a_verified_model_with_its_model_json(exported_mlp, examp
     assert metadata["metrics"]["tflite_accuracy"] == result.tflite_accuracy == pytest.approx(evaluated_accuracy,
                                                                                              abs=0.001)
     assert metadata["metrics"]["eval_examples"] == 500 and metadata["metrics"]["class_agreement_with_saved_model"] >= 0.9995
-    assert metadata["input"] == {"name": "images", "dtype": "uint8", "shape": [-1, 28, 28],
+    assert metadata["input"] == {"name": "image", "dtype": "uint8", "shape": [1, 28, 28, 3],
                                  "description": metadata["input"]["description"]}
-    assert metadata["output"]["shape"] == [-1, 10] and metadata["pipeline_run_id"] == "run-1"
+    assert metadata["output"]["shape"] == [1, 10] and metadata["pipeline_run_id"] == "run-1"
     assert metadata["model_uri"] == "model-uri-1" and metadata["architecture"] == "mlp"
     model = open(os.path.join(serving, result.version, "model.tflite"), "rb").read()
     assert open(tmp_path / "model.tflite", "rb").read() == model  # the PushedModel artifact's copy
+    # The parity check's accuracy is the published file's: its metadata is inside.
     assert tflite.accuracy(tflite.predict(model, mnist_eval[0][:500]), mnist_eval[1][:500]) == result.tflite_accuracy
+    written = read_metadata(model)
+    assert written["metadata"]["version"] == result.version
+    assert (written["metadata"]["author"], written["metadata"]["license"]) == ("Digit Team", "MIT")
+    assert written["files"]["labels.txt"] == open(os.path.join(serving, result.version, "labels.txt")).read()
 
     again = runner.push(exported_mlp, "model-uri-1", *examples_dirs, evaluated_accuracy, settings(serving),
                         str(tmp_path))

@@ -21,6 +21,24 @@ def test_tflite_model_takes_raw_uint8_and_matches_the_saved_model(exported_mlp, 
     assert tflite.accuracy(tflite_probabilities, labels) > 0.85  # five epochs on 2,000 images
 
 
+def test_the_input_is_declared_as_one_rgb_image_and_a_batch_gives_the_same_answers(exported_mlp, mnist_eval):
+    """LiteRT.js, the Task Library and MediaPipe check the declared shape; Python resizes it."""
+    from ai_edge_litert.interpreter import Interpreter
+    tflite_model = tflite.convert(exported_mlp, SERVING_IMAGES_SIGNATURE)
+    interpreter = Interpreter(model_content=tflite_model)
+    (image,), (probabilities,) = interpreter.get_input_details(), interpreter.get_output_details()
+    assert (image["dtype"], image["shape"].tolist(), image["shape_signature"].tolist()) == (np.uint8, [1, 28, 28, 3],
+                                                                                              [1, 28, 28, 3])
+    assert probabilities["shape_signature"].tolist() == [1, 10]
+    interpreter.allocate_tensors()
+    one_at_a_time = []
+    for digit in mnist_eval[0][:20]:
+        interpreter.set_tensor(image["index"], tflite.to_model_input(digit[None]))
+        interpreter.invoke()
+        one_at_a_time.append(interpreter.get_tensor(probabilities["index"])[0].copy())
+    np.testing.assert_array_equal(tflite.predict(tflite_model, mnist_eval[0][:20]), np.array(one_at_a_time))
+
+
 def test_examples_signature_agrees_with_images_signature(exported_mlp, mnist_eval):
     images, labels = mnist_eval[0][:50], mnist_eval[1][:50]
     loaded = tf.saved_model.load(exported_mlp)
