@@ -5,15 +5,18 @@ MediaPipe Tasks read it: name, version, author, license, the input image with it
 Written with tflite-support's own metadata writers. tflite-support 0.4.4 declares protobuf<4,
 but these submodules import no protobuf code, so setup installs it with --no-deps (docs/android.md).
 """
+import io
 import json
 import os
 import tempfile
+import zipfile
 
 from tensorflow_lite_support.metadata import metadata_schema_py_generated as metadata_fb
 from tensorflow_lite_support.metadata.python import metadata
 from tensorflow_lite_support.metadata.python.metadata_writers import metadata_info, metadata_writer, writer_utils
 
 LABELS_FILE = "labels.txt"
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip entry can hold
 
 
 def add_metadata(model: bytes, labels: list[str], name: str, description: str, version: str, author: str,
@@ -37,7 +40,20 @@ def add_metadata(model: bytes, labels: list[str], name: str, description: str, v
         writer = metadata_writer.MetadataWriter.create_from_metadata_info(
             model_buffer=model, general_md=general, input_md=[image], output_md=[probabilities],
             associated_files=[labels_path])
-        return writer.populate()
+        return _with_fixed_zip_times(writer.populate())
+
+
+def _with_fixed_zip_times(model: bytes) -> bytes:
+    """The packed files zipped again, as the writer appends them, but stamped ZIP_TIME instead of
+    the current time: the same model then gives the same bytes."""
+    with zipfile.ZipFile(io.BytesIO(model)) as packed:
+        entries = [(info, packed.read(info)) for info in packed.infolist()]
+    rezipped = io.BytesIO(model[:min(info.header_offset for info, _ in entries)])
+    rezipped.seek(0, io.SEEK_END)
+    with zipfile.ZipFile(rezipped, "a") as archive:
+        for info, data in entries:
+            archive.writestr(zipfile.ZipInfo(info.filename, date_time=ZIP_TIME), data, compress_type=info.compress_type)
+    return rezipped.getvalue()
 
 
 def read_metadata(model: bytes) -> dict:
