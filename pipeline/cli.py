@@ -30,6 +30,40 @@ def _add_config_flags(parser: argparse.ArgumentParser, exclude=()) -> None:
                                  + f"env {env_name(field.name)})")
 
 
+SERVE_HELP = "a page to draw digits for the latest pushed model, and to store its mistakes as new data"
+
+
+def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--output-dir", default="out", help="whose serving/latest the page shows (default: %(default)s)")
+    parser.add_argument("--data-dir", default=os.environ.get("MNIST_DIR", ""),
+                        help="where corrections go, as a span under DATA_DIR/spans/ (default: $MNIST_DIR)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
+    parser.add_argument("--port", type=int, default=8000, help="default: %(default)s; 0 picks a free port")
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    from pipeline import serve
+    if not args.data_dir or not os.path.isdir(args.data_dir):
+        print(f"mnist-tfx serve: {args.data_dir or '--data-dir'}: no such data directory (corrections are stored "
+              "there as a span; pass --data-dir or set MNIST_DIR)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    serving_dir = os.path.join(args.output_dir, "serving")  # PipelineConfig.serving_dir, without importing TF
+    try:
+        server = serve.make_server(serving_dir, os.path.abspath(args.data_dir), args.host, args.port)
+    except OSError as e:
+        print(f"mnist-tfx serve: cannot listen on {args.host}:{args.port} ({e.strerror})", file=sys.stderr)
+        return EXIT_ERROR
+    host, port = server.server_address[:2]
+    print(f"serving http://{host}:{port}/ : the model from {serving_dir}/latest, corrections into "
+          f"{os.path.abspath(args.data_dir)}/spans/", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return EXIT_PUSHED
+
+
 def _architectures_help() -> str:
     from models.architectures import ARCHITECTURES
     lines = ["architectures (--arch) and their default recipes:"]
@@ -60,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--output-dir", default="out", help="default: %(default)s")
     report.add_argument("--run", default="latest", help="a run id from `mnist-tfx runs` (default: latest)")
     report.add_argument("--out", default="", help="HTML file to write (default: OUTPUT_DIR/report.html)")
+    _add_serve_arguments(commands.add_parser("serve", help=SERVE_HELP))
     runs = commands.add_parser("runs", help="list past runs recorded in an output dir's ML Metadata")
     runs.add_argument("--output-dir", default="out", help="default: %(default)s")
     kubeflow_cli.add_commands(commands, _add_config_flags)
@@ -254,6 +289,10 @@ def run_command(args: argparse.Namespace) -> int:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"]:  # starts at once: build_parser's recipe table would import TensorFlow
+        serve_parser = argparse.ArgumentParser(prog="mnist-tfx serve", description=SERVE_HELP)
+        _add_serve_arguments(serve_parser)
+        return serve_command(serve_parser.parse_args(argv[1:]))
     if not {"-v", "--verbose"} & set(argv):
         _quiet_logs()
     args = build_parser().parse_args(argv)

@@ -1,6 +1,7 @@
 """The pushed model.tflite, byte for byte, in runtimes no one here wrote: its TFLite Metadata read by
 tflite-support's standard reader, and the model run in Debian's headless chromium by LiteRT.js and
-by MediaPipe Tasks' ImageClassifier (tests/browser/: the page and its driver, npm packages pinned)."""
+by MediaPipe Tasks' ImageClassifier (the page tests/browser/runtimes.html, driven by web/run_page.mjs;
+npm packages pinned by web/package-lock.json)."""
 import functools
 import http.server
 import json
@@ -17,6 +18,8 @@ from pipeline.config import PipelineConfig
 from tests.helpers import SLICE_ARGS, mnist_tfx, require
 
 BROWSER_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "browser")
+WEB_DIR = os.path.join(os.path.dirname(BROWSER_DIR), "..", "web")
+NODE_MODULES = os.path.join(WEB_DIR, "node_modules")
 DIGITS = 1000
 MIN_AGREEMENT = 0.999
 
@@ -47,11 +50,11 @@ def browser_results(pushed, mnist_eval, tmp_path_factory):
     node = require("node", "`make setup` installs it as root (scripts/setup_browser.sh); otherwise "
                            "`sudo apt-get install nodejs npm`")
     chromium = require("chromium", "`make setup` installs it as root; otherwise `sudo apt-get install chromium`")
-    if not os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "@litertjs")):
-        pytest.fail(f"{BROWSER_DIR}/node_modules is missing: run `make setup`", pytrace=False)
+    if not os.path.isdir(os.path.join(NODE_MODULES, "@litertjs")):
+        pytest.fail(f"{os.path.abspath(NODE_MODULES)} is missing: run `make setup`", pytrace=False)
     site = tmp_path_factory.mktemp("site")
-    for name in ("runtimes.html", "node_modules"):
-        os.symlink(os.path.join(BROWSER_DIR, name), site / name)
+    os.symlink(os.path.join(BROWSER_DIR, "runtimes.html"), site / "runtimes.html")
+    os.symlink(os.path.abspath(NODE_MODULES), site / "node_modules")
     os.symlink(os.path.join(pushed["dir"], "model.tflite"), site / "model.tflite")
     (site / "digits.bin").write_bytes(np.ascontiguousarray(mnist_eval[0][:DIGITS]).tobytes())
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(StaticFiles, directory=str(site)))
@@ -59,7 +62,7 @@ def browser_results(pushed, mnist_eval, tmp_path_factory):
     try:
         url = (f"http://127.0.0.1:{server.server_port}/runtimes.html"
                f"?model=model.tflite&digits=digits.bin&count={DIGITS}")
-        result = subprocess.run([node, os.path.join(BROWSER_DIR, "run_page.mjs"), url, chromium],
+        result = subprocess.run([node, os.path.join(WEB_DIR, "run_page.mjs"), url, chromium],
                                 capture_output=True, text=True, timeout=600)
     finally:
         server.shutdown()

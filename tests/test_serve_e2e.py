@@ -1,0 +1,217 @@
+"""`mnist-tfx serve` as a person uses it: real MNIST test digits traced as pen strokes on the page in
+Debian's headless chromium (web/drive_serve.mjs), read by the latest pushed model in LiteRT.js; a
+correction stored as a PNG in the next span; the next run training and testing on it. And what the
+server must refuse or survive: bad requests, 50 submissions at once, a read-only or full disk."""
+import concurrent.futures
+import io
+import json
+import os
+import re
+import subprocess
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from components.mnist_example_gen import spans
+from components.mnist_example_gen.examples import read_examples
+from components.tflite_pusher import tflite
+from pipeline import outcome
+from pipeline.config import PipelineConfig
+from tests.helpers import BIN_DIR, linked_data_dir, mnist_tfx, require, snapshot
+
+WEB_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "web")
+# Enough training for hand-traced digits: the model reads about 97 % of the test set.
+RUN_ARGS = ["--max-train-examples", "20000", "--max-eval-examples", "1000", "--epochs", "3", "--augment", "off",
+            "--accuracy-threshold", "0.9"]
+CANVAS_SCALE = 10  # the page's 280x280 pad over a 28x28 digit
+
+
+def traced(image: np.ndarray) -> list:
+    """The digit as pen strokes over its ink, row by row, in the pad's pixels."""
+    strokes = []
+    for row, pixels in enumerate(image > 127):
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], pixels.astype(int), [0]])))
+        for start, end in zip(edges[::2], edges[1::2]):
+            y = (row + 0.5) * CANVAS_SCALE
+            strokes.append([[(start + 0.5) * CANVAS_SCALE, y], [(end - 0.5) * CANVAS_SCALE, y]])
+    return strokes
+
+
+def png(image: np.ndarray, size: int = 100) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(image).resize((size, size)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def start_server(command: list[str]) -> tuple[subprocess.Popen, str]:
+    """The server's process and URL (it prints the URL first)."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    match = re.match(r"serving (http://\S+/) ", line)
+    if not match:
+        process.kill()
+        pytest.fail(f"serve did not start: {line}{process.stderr.read()[-2000:]}")
+    return process, match.group(1)
+
+
+def post(url: str, body: bytes, content_type: str = "image/png") -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
+
+
+@pytest.fixture(scope="module")
+def site(mnist_dir, tmp_path_factory):
+    data = linked_data_dir(mnist_dir, tmp_path_factory.mktemp("data"))
+    paths = PipelineConfig(output_dir=str(tmp_path_factory.mktemp("serve") / "out"))
+    result = mnist_tfx("run", "--data-dir", str(data), "--output-dir", paths.output_dir, *RUN_ARGS)
+    assert result.returncode == 0, result.stderr[-3000:]
+    process, url = start_server([os.path.join(BIN_DIR, "mnist-tfx"), "serve", "--output-dir", paths.output_dir,
+                                 "--data-dir", str(data), "--port", "0"])
+    yield {"data": data, "paths": paths, "url": url, "pid": process.pid}
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def drawn(site, mnist_eval, tmp_path_factory):
+    """Digits 0-9 (the first of each in the test set) drawn stroke by stroke; the 3 is then stored
+    through the "it is a 3" button."""
+    chromium = require("chromium", "`make setup` installs it as root; otherwise `sudo apt-get install chromium`")
+    node = require("node", "`make setup` installs it as root; otherwise `sudo apt-get install nodejs npm`")
+    images, labels = mnist_eval
+    picked = [int(np.flatnonzero(labels == digit)[0]) for digit in range(10)]
+    digits = [{"strokes": traced(images[i]), "correct_as": 3 if labels[i] == 3 else None} for i in picked]
+    strokes_file = tmp_path_factory.mktemp("strokes") / "digits.json"
+    strokes_file.write_text(json.dumps(digits))
+    before = snapshot(str(site["data"]))
+    result = subprocess.run([node, os.path.join(WEB_DIR, "drive_serve.mjs"), site["url"], chromium,
+                             str(strokes_file), os.path.join(str(strokes_file.parent), "page.png")],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    *read, page = json.loads(result.stdout)
+    new_files = sorted(set(snapshot(str(site["data"]))) - set(before))
+    return {"read": read, "labels": [int(labels[i]) for i in picked], "page": page, "new_files": new_files}
+
+
+def test_serve_starts_without_tensorflow(site):
+    with open(f"/proc/{site['pid']}/maps") as maps:
+        assert "tensorflow" not in maps.read()  # no TensorFlow library is loaded into the server
+
+
+def test_digits_drawn_as_strokes_are_read_correctly_in_the_browser(drawn, site):
+    read = [result["top"][0]["label"] for result in drawn["read"]]
+    assert sum(np.array(read) == drawn["labels"]) >= 9, (read, drawn["labels"])
+    # What the page read is what LiteRT in Python reads from the prepared image the page shows.
+    model = open(os.path.join(site["paths"].serving_dir, "latest", "model.tflite"), "rb").read()
+    prepared = np.array([result["prepared"] for result in drawn["read"]], np.uint8).reshape(-1, 28, 28)
+    probabilities = tflite.predict(model, prepared)
+    assert read == np.argmax(probabilities, axis=1).tolist()
+    assert all([row["label"] for row in result["top"]] == np.argsort(-p)[:3].tolist()
+               for result, p in zip(drawn["read"], probabilities))
+    model = json.load(open(os.path.join(site["paths"].serving_dir, "latest", "model.json")))
+    assert model["version"] in drawn["page"]["model"] and f"{100 * model['metrics']['tflite_accuracy']:.2f} %" in \
+        drawn["page"]["model"]
+
+
+def test_a_correction_lands_as_a_png_in_the_next_span(drawn, site):
+    (stored,) = drawn["new_files"]
+    assert re.fullmatch(rf"{site['data']}/spans/0/3/drawn-[\w-]+\.png", stored)
+    (three,) = [result for result in drawn["read"] if "message" in result]
+    assert os.path.relpath(stored, site["data"]) in three["message"]
+    assert three["waiting"] == "1 example waiting for the next run"
+    assert Image.open(stored).size == (280, 280)  # the drawing itself; runs prepare it as `predict` does
+
+
+def test_bad_requests_get_a_4xx_and_write_nothing(site, mnist_eval):
+    digit = png(mnist_eval[0][0])
+    corrections = site["url"] + "api/corrections"
+    jpeg = io.BytesIO()
+    Image.fromarray(mnist_eval[0][0]).save(jpeg, format="JPEG")
+    before = snapshot(str(site["data"]))
+    cases = {
+        "text, not a PNG": (corrections + "?label=1", b"seven", "text/plain", 415),
+        "a JPEG sent as a PNG": (corrections + "?label=1", jpeg.getvalue(), "image/png", 415),
+        "oversized body": (corrections + "?label=1", digit + b"\0" * 600_000, "image/png", 413),
+        "oversized image": (corrections + "?label=1", png(mnist_eval[0][0], 3000), "image/png", 413),
+        "label 10": (corrections + "?label=10", digit, "image/png", 400),
+        "no label": (corrections, digit, "image/png", 400),
+        "a path as the label": (corrections + "?label=../../etc", digit, "image/png", 400),
+        "a path in another field": (corrections + "?label=1&name=../../x.png", digit, "image/png", 400),
+        "a path in the URL": (corrections + "/../../x.png?label=1", digit, "image/png", 404),
+        "a truncated PNG": (corrections + "?label=1", digit[:200], "image/png", 400),
+    }
+    for case, (url, body, content_type, status) in cases.items():
+        got, reply = post(url, body, content_type)
+        assert (got, bool(reply.get("error"))) == (status, True), case
+    assert snapshot(str(site["data"])) == before
+
+
+@pytest.fixture(scope="module")
+def submitted_at_once(site, drawn, mnist_eval):
+    images, labels = mnist_eval
+    requests = [(site["url"] + f"api/corrections?label={labels[i]}", png(images[i])) for i in range(1000, 1050)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
+        replies = list(pool.map(lambda request: post(*request), requests))
+    return replies, [int(label) for label in labels[1000:1050]], images[1000:1050]
+
+
+def test_50_submissions_at_once_store_50_distinct_complete_files(submitted_at_once, site):
+    replies, labels, images = submitted_at_once
+    assert [status for status, _ in replies] == [201] * 50
+    stored = [os.path.join(site["data"], reply["stored"]) for _, reply in replies]
+    assert len(set(stored)) == 50
+    for path, label, image in zip(stored, labels, images):
+        assert os.path.basename(os.path.dirname(path)) == str(label)
+        assert np.array_equal(np.asarray(Image.open(path)), np.asarray(Image.fromarray(image).resize((100, 100))))
+
+
+def test_the_next_run_trains_on_the_corrections_and_tests_on_their_eval_share(submitted_at_once, site):
+    result = mnist_tfx("run", "--data-dir", str(site["data"]), "--output-dir", site["paths"].output_dir, *RUN_ARGS)
+    assert result.returncode in (0, 3), result.stderr[-3000:]  # retrained; pushed or not, the data was read
+    examples = outcome.read_run(site["paths"].metadata_path).output("MnistExampleGen", "examples")["uri"]
+    (span,) = spans.find(str(site["data"]))
+    expected = {"train": [], "eval": []}
+    for label in range(10):
+        for name in sorted(os.listdir(os.path.join(span.path, str(label)))):
+            expected["eval" if spans.in_eval(f"{label}/{name}") else "train"].append(label)
+    for split in ("train", "eval"):
+        images, labels, sources = read_examples(os.path.join(examples, f"Split-{split}", "*"), with_sources=True)
+        assert sorted(labels[sources == "span-0"].tolist()) == sorted(expected[split]), split
+    assert expected["eval"] and len(expected["train"]) + len(expected["eval"]) == 51
+
+
+@pytest.mark.parametrize("disk, mount", [
+    ("read-only", "mount --bind {data} {data} && mount -o remount,bind,ro {data}"),
+    ("full", "mount -t tmpfs -o size=64k tmpfs {data}/spans && (head -c 1M /dev/zero > {data}/spans/.filler || true)"),
+])
+def test_a_read_only_or_full_disk_gets_a_clear_message_and_loses_nothing(disk, mount, site, mnist_dir, mnist_eval,
+                                                                        tmp_path):
+    unshare = require("unshare", "it comes with util-linux: `apt-get install util-linux`")
+    (tmp_path / "data").mkdir()
+    data = linked_data_dir(mnist_dir, tmp_path / "data")
+    os.makedirs(data / "spans" / "0" / "7")
+    Image.fromarray(mnist_eval[0][0]).save(data / "spans" / "0" / "7" / "kept.png")
+    before = snapshot(str(data))
+    command = (f"{mount.format(data=data)} && exec {BIN_DIR}/mnist-tfx serve --output-dir "
+               f"{site['paths'].output_dir} --data-dir {data} --port 0")
+    process, url = start_server([unshare, "--map-root-user", "--mount", "sh", "-c", command])
+    try:
+        waiting = json.load(urllib.request.urlopen(url + "api/status", timeout=30))["waiting"]
+        status, reply = post(url + "api/corrections?label=1", png(mnist_eval[0][2]))
+        waiting_after = json.load(urllib.request.urlopen(url + "api/status", timeout=30))["waiting"]
+    finally:
+        process.terminate()
+        log = process.communicate(timeout=30)[1]
+    assert status == 507
+    reason = {"read-only": "Read-only file system", "full": "No space left on device"}[disk]
+    assert reply["error"] == f"cannot store the drawing under {data}: {reason}; nothing was written"
+    assert f"cannot store a correction under {data}" in log
+    assert waiting_after == waiting
+    assert snapshot(str(data)) == before
