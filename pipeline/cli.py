@@ -35,28 +35,34 @@ SERVE_HELP = "a page to draw digits for the latest pushed model, and to store it
 
 def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-dir", default="out", help="whose serving/latest the page shows (default: %(default)s)")
-    parser.add_argument("--data-dir", default=os.environ.get("MNIST_DIR", ""),
-                        help="where corrections go, as a span under DATA_DIR/spans/ (default: $MNIST_DIR)")
+    parser.add_argument("--data-dir", default="",
+                        help="the data dir of your runs: corrections go there as a span under DATA_DIR/spans/ "
+                             "(default: $MNIST_DIR, then ~/.cache/mnist-tfx/mnist, as for `run`; without one, "
+                             "the page only reads)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="default: %(default)s; 0 picks a free port")
 
 
 def serve_command(args: argparse.Namespace) -> int:
+    from components.mnist_example_gen import mnist_data
     from pipeline import serve
-    if not args.data_dir or not os.path.isdir(args.data_dir):
-        print(f"mnist-tfx serve: {args.data_dir or '--data-dir'}: no such data directory (corrections are stored "
-              "there as a span; pass --data-dir or set MNIST_DIR)", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    data_dir = args.data_dir or os.environ.get("MNIST_DIR") or mnist_data.default_cache_dir(mnist_data.MNIST)
+    if not os.path.isdir(data_dir):
+        if args.data_dir:
+            print(f"mnist-tfx serve: {data_dir}: data directory does not exist", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        data_dir = None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     serving_dir = os.path.join(args.output_dir, "serving")  # PipelineConfig.serving_dir, without importing TF
     try:
-        server = serve.make_server(serving_dir, os.path.abspath(args.data_dir), args.host, args.port)
+        server = serve.make_server(serving_dir, data_dir and os.path.abspath(data_dir), args.host, args.port)
     except OSError as e:
         print(f"mnist-tfx serve: cannot listen on {args.host}:{args.port} ({e.strerror})", file=sys.stderr)
         return EXIT_ERROR
     host, port = server.server_address[:2]
-    print(f"serving http://{host}:{port}/ : the model from {serving_dir}/latest, corrections into "
-          f"{os.path.abspath(args.data_dir)}/spans/", flush=True)
+    corrections = (f"corrections into {os.path.abspath(data_dir)}/spans/" if data_dir
+                   else "no data dir, so corrections are off (--data-dir)")
+    print(f"serving http://{host}:{port}/ : the model from {serving_dir}/latest, {corrections}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -56,7 +56,7 @@ def read_png(body: bytes) -> Image.Image:
 class Store:
     """The serving dir the page shows models from, and the data dir its corrections go to."""
     serving_dir: str
-    data_dir: str
+    data_dir: str | None  # None: the page only reads
 
     def latest_version_dir(self) -> str | None:
         link = os.path.join(self.serving_dir, "latest")
@@ -77,15 +77,18 @@ class Store:
 
     def status(self) -> dict:
         metadata = self.model_json()
+        model = metadata and {"version": metadata["version"], "architecture": metadata.get("architecture"),
+                              "dataset": metadata.get("dataset"), "accuracy": metadata["metrics"]["tflite_accuracy"]}
+        if not self.data_dir:
+            return {"model": model, "waiting": None, "next_span": None}
         pending, next_span = self._pending_spans()
         waiting = sum(len(files) for span in pending for label in range(10)
                       for _, _, files in os.walk(os.path.join(span.path, str(label))))
-        return {"model": metadata and {"version": metadata["version"], "architecture": metadata.get("architecture"),
-                                       "dataset": metadata.get("dataset"),
-                                       "accuracy": metadata["metrics"]["tflite_accuracy"]},
-                "waiting": waiting, "next_span": f"span-{next_span}"}
+        return {"model": model, "waiting": waiting, "next_span": f"span-{next_span}"}
 
     def add_correction(self, image: Image.Image, label: int) -> str:
+        if not self.data_dir:
+            raise Refused(409, "serve was started without a data dir: restart it with --data-dir to store drawings")
         _, next_span = self._pending_spans()
         span_dir = os.path.join(self.data_dir, spans.SPANS_DIR, str(next_span))
         name = f"drawn-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:12]}"
@@ -168,6 +171,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             return self._json(200, {"pixels": handwriting.to_mnist(image).ravel().tolist()})
         try:
             stored = self.store.add_correction(image, label)
+        except Refused as refused:
+            return self._json(refused.status, {"error": str(refused)})
         except OSError as e:
             log.error("cannot store a correction under %s: %s", self.store.data_dir, e)
             return self._json(507, {"error": f"cannot store the drawing under {self.store.data_dir}: {e.strerror or e}; "

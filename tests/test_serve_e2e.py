@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import urllib.error
 import urllib.request
@@ -46,9 +47,9 @@ def png(image: np.ndarray, size: int = 100) -> bytes:
     return out.getvalue()
 
 
-def start_server(command: list[str]) -> tuple[subprocess.Popen, str]:
+def start_server(command: list[str], env=None) -> tuple[subprocess.Popen, str]:
     """The server's process and URL (it prints the URL first)."""
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     line = process.stdout.readline()
     match = re.match(r"serving (http://\S+/) ", line)
     if not match:
@@ -118,6 +119,36 @@ def test_digits_drawn_as_strokes_are_read_correctly_in_the_browser(drawn, site):
     model = json.load(open(os.path.join(site["paths"].serving_dir, "latest", "model.json")))
     assert model["version"] in drawn["page"]["model"] and f"{100 * model['metrics']['tflite_accuracy']:.2f} %" in \
         drawn["page"]["model"]
+
+
+def test_the_page_loads_the_new_model_when_latest_moves_and_reads_without_a_data_dir(site, tmp_path):
+    chromium = require("chromium", "`make setup` installs it as root; otherwise `sudo apt-get install chromium`")
+    node = require("node", "`make setup` installs it as root; otherwise `sudo apt-get install nodejs npm`")
+    serving = tmp_path / "out" / "serving"
+    pushed = os.path.realpath(os.path.join(site["paths"].serving_dir, "latest"))
+    shutil.copytree(pushed, serving / "20260101-000000")
+    os.symlink("20260101-000000", serving / "latest")
+    process, url = start_server([os.path.join(BIN_DIR, "mnist-tfx"), "serve", "--output-dir", str(tmp_path / "out"),
+                                 "--port", "0"], env={**os.environ, "MNIST_DIR": str(tmp_path / "absent"),
+                                                      "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    watcher = subprocess.Popen([node, os.path.join(WEB_DIR, "wait_for_reload.mjs"), url, chromium],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert watcher.stdout.readline().strip() == os.path.basename(pushed)  # model.json's version
+        shutil.copytree(pushed, serving / "20260102-000000")
+        metadata = json.load(open(serving / "20260102-000000" / "model.json"))
+        json.dump({**metadata, "version": "20260102-000000"}, open(serving / "20260102-000000" / "model.json", "w"))
+        os.symlink("20260102-000000", serving / "latest-new")
+        os.replace(serving / "latest-new", serving / "latest")  # as publish moves it
+        out, err = watcher.communicate(timeout=180)
+        status, reply = post(url + "api/corrections?label=1", png(np.zeros((28, 28), np.uint8)))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert watcher.returncode == 0, err[-2000:]
+    assert out.startswith("Model 20260102-000000 (")
+    assert (status, reply["error"]) == (409, "serve was started without a data dir: restart it with --data-dir "
+                                             "to store drawings")
 
 
 def test_a_correction_lands_as_a_png_in_the_next_span(drawn, site):
