@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates (or reuses) .venv with the pinned TFX stack.
+# Creates (or reuses) .venv with the pinned TFX stack: the versions in constraints.txt, which the
+# Kubeflow image installs too (scripts/lock.py writes it from .venv after a deliberate upgrade).
 #
 # tfx 1.21 needs ml-metadata and tensorflow-data-validation 1.21, which ship only
 # manylinux_2_39 wheels. On hosts with an older glibc (Debian 12 has 2.36) the venv's
@@ -11,14 +12,12 @@ set -euo pipefail
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 REQUIRED_GLIBC=2.39
-# The TFLite Metadata writer; see the --no-deps install below.
-TFLITE_SUPPORT=tflite-support==0.4.4
 RUNTIME_PACKAGES="libc6 libstdc++6 libgcc-s1"
 STAMP="$VENV/.setup-complete"
 
 die() { echo "setup: $*" >&2; exit 1; }
 
-inputs_hash() { cat setup.py "$0" | sha256sum | cut -d' ' -f1; }
+inputs_hash() { cat setup.py constraints.txt "$0" | sha256sum | cut -d' ' -f1; }
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(inputs_hash)" ]; then
   exit 0
@@ -99,10 +98,10 @@ pip_install() {
   "$VENV/bin/python" -m pip install -q "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 }
 pip_install --upgrade pip
-pip_install -e '.[test]'
+pip_install -c constraints.txt -e '.[test]'
 # tflite-support declares protobuf<4, which TFX 1.21 cannot have; the metadata writer modules the
 # Pusher uses import no protobuf code, so it goes in without its dependencies (docs/android.md).
-pip_install --no-deps "$TFLITE_SUPPORT"
+pip_install --no-deps -c constraints.txt tflite-support
 # Its native modules link libusb-1.0.
 if ! compgen -G "/usr/lib/*/libusb-1.0.so.0" >/dev/null && ! compgen -G "/lib/*/libusb-1.0.so.0" >/dev/null; then
   [ "$(id -u)" = 0 ] || die "libusb-1.0 is missing: run 'sudo apt-get install libusb-1.0-0' (tflite-support's metadata writer links it)"
