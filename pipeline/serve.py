@@ -22,6 +22,7 @@ import uuid
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from components.common import DataError
 from components.mnist_example_gen import handwriting, spans
 
 WEB_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "web")
@@ -132,7 +133,10 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     def do_GET(self):
         path = urllib.parse.urlsplit(self.path).path
         if path == "/api/status":
-            return self._json(200, self.store.status())
+            try:
+                return self._json(200, self.store.status())
+            except DataError as e:  # a malformed span: the page shows it
+                return self._json(500, {"error": str(e)})
         if path in LATEST_FILES:
             version_dir = self.store.latest_version_dir()
             if not version_dir:
@@ -173,6 +177,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             stored = self.store.add_correction(image, label)
         except Refused as refused:
             return self._json(refused.status, {"error": str(refused)})
+        except DataError as e:
+            return self._json(500, {"error": str(e)})
         except OSError as e:
             log.error("cannot store a correction under %s: %s", self.store.data_dir, e)
             return self._json(507, {"error": f"cannot store the drawing under {self.store.data_dir}: {e.strerror or e}; "

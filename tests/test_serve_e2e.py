@@ -218,6 +218,25 @@ def test_the_next_run_trains_on_the_corrections_and_tests_on_their_eval_share(su
     assert expected["eval"] and len(expected["train"]) + len(expected["eval"]) == 51
 
 
+def test_a_malformed_span_is_named_and_nothing_is_written(site, mnist_dir, mnist_eval, tmp_path):
+    (tmp_path / "data").mkdir()
+    data = linked_data_dir(mnist_dir, tmp_path / "data")
+    os.makedirs(data / "spans" / "latest")
+    process, url = start_server([os.path.join(BIN_DIR, "mnist-tfx"), "serve", "--output-dir",
+                                 site["paths"].output_dir, "--data-dir", str(data), "--port", "0"])
+    try:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url + "api/status", timeout=30)
+        posted = post(url + "api/corrections?label=1", png(mnist_eval[0][2]))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    message = f"{data}/spans/latest: a span's name must be a non-negative integer"
+    assert (refused.value.code, json.load(refused.value)) == (500, {"error": message})
+    assert posted == (500, {"error": message})
+    assert os.listdir(data / "spans") == ["latest"] and not os.listdir(data / "spans" / "latest")
+
+
 @pytest.mark.parametrize("disk, mount", [
     ("read-only", "mount --bind {data} {data} && mount -o remount,bind,ro {data}"),
     ("full", "mount -t tmpfs -o size=64k tmpfs {data}/spans && (head -c 1M /dev/zero > {data}/spans/.filler || true)"),
