@@ -265,7 +265,7 @@ def run_command(args: argparse.Namespace) -> int:
         _check_output_dir(config.output_dir)
         config = runner.resolve_data(config)
         for split in mnist_data.SPLIT_SOURCES:  # fail fast, before any component runs
-            mnist_data.load_split(config.data_dir, split, mnist_data.DATASETS[config.dataset])
+            mnist_data.check_split(config.data_dir, split, mnist_data.DATASETS[config.dataset])
         for span in spans.find(config.data_dir, config.max_spans):
             spans.load(span)
     except DataError as e:

@@ -94,18 +94,26 @@ def test_non_canonical_names_are_read_without_checksum(mnist_train_slice, tmp_pa
     (lambda p: p.write_bytes(b"<!DOCTYPE html><html>Not Found</html>"), "an HTML page, expected a gzip"),
     (lambda p: p.write_bytes(gzip.compress(b"\x00\x00\x08\x01" + bytes(100))), "IDX magic 0x00000801, expected 0x00000803"),
 ])
-def test_broken_canonical_file_is_named_with_its_problem(copy_of_mnist, damage, message):
+@pytest.mark.parametrize("read", [mnist_data.load_split, mnist_data.check_split])
+def test_broken_canonical_file_is_named_with_its_problem(copy_of_mnist, damage, message, read):
     path = copy_of_mnist / "t10k-images-idx3-ubyte.gz"
     damage(path)
     with pytest.raises(DataError, match=message) as error:
-        mnist_data.load_split(str(copy_of_mnist), "eval")
+        read(str(copy_of_mnist), "eval")
     assert str(error.value).startswith(str(path))
 
 
-def test_valid_but_altered_canonical_file_fails_its_checksum(copy_of_mnist, mnist_eval):
+@pytest.mark.parametrize("read", [mnist_data.load_split, mnist_data.check_split])
+def test_valid_but_altered_canonical_file_fails_its_checksum(copy_of_mnist, mnist_eval, read):
     write_idx(copy_of_mnist / "t10k-labels-idx1-ubyte.gz", (mnist_eval[1] + 1) % 10, mnist_data.LABEL_MAGIC)
     with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz: sha256 differs"):
-        mnist_data.load_split(str(copy_of_mnist), "eval")
+        read(str(copy_of_mnist), "eval")
+
+
+def test_the_check_of_canonical_files_is_their_checksum(mnist_dir, monkeypatch):
+    monkeypatch.setattr(mnist_data, "load_split", None)  # the canonical files are not decoded
+    for split in mnist_data.SPLIT_SOURCES:
+        mnist_data.check_split(mnist_dir, split)
 
 
 @pytest.mark.parametrize("make, message", [
@@ -116,8 +124,9 @@ def test_valid_but_altered_canonical_file_fails_its_checksum(copy_of_mnist, mnis
 def test_inconsistent_files_are_refused(mnist_train_slice, tmp_path, make, message):
     images, labels = make(mnist_train_slice[0][:100], mnist_train_slice[1][:100])
     write_split_files(tmp_path, images, labels, compress=False)
-    with pytest.raises(DataError, match=message):
-        mnist_data.load_split(str(tmp_path), "train")
+    for read in (mnist_data.load_split, mnist_data.check_split):
+        with pytest.raises(DataError, match=message):
+            read(str(tmp_path), "train")
 
 
 def test_missing_or_empty_inputs_say_what_is_expected(copy_of_mnist, tmp_path):
