@@ -15,6 +15,7 @@ import components.mnist_example_gen
 import components.tflite_pusher
 import models
 
+from components.baseline_evaluator.previous_blessed_model import CANDIDATE_KEY, PreviousBlessedModelStrategy
 from components.baseline_evaluator.component import BaselineEvaluator
 from components.data_fingerprint.component import DataFingerprint
 from components.mnist_example_gen.component import MnistExampleGen
@@ -77,9 +78,12 @@ def create_pipeline(config: PipelineConfig, pipeline_root: str, serving_dir: str
                             ).with_id("serving_dir_importer")
         baseline_model, evaluator_class = baseline.outputs[IMPORT_RESULT_KEY], BaselineEvaluator
     else:
-        baseline = Resolver(strategy_class=LatestBlessedModelStrategy,
-                            model=Channel(type=standard_artifacts.Model),
-                            model_blessing=Channel(type=standard_artifacts.ModelBlessing)
+        # Locally never the candidate itself, so an unchanged rerun after a push is a full cache hit;
+        # Vertex AI Pipelines compiles only TFX's own strategies.
+        strategy, candidate = ((LatestBlessedModelStrategy, {}) if on_kubeflow else
+                               (PreviousBlessedModelStrategy, {CANDIDATE_KEY: trainer.outputs["model"]}))
+        baseline = Resolver(strategy_class=strategy, model=Channel(type=standard_artifacts.Model),
+                            model_blessing=Channel(type=standard_artifacts.ModelBlessing), **candidate
                             ).with_id("latest_blessed_model_resolver")
         baseline_model, evaluator_class = baseline.outputs["model"], Evaluator
     # Scores the model on `eval` (overall, per digit, per source) and blesses it if it passes both gates.
