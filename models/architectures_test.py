@@ -3,7 +3,7 @@ import pytest
 
 from models import architectures
 
-PARAMETERS = {"mlp": 101_770, "cnn": 93_322, "resnet50v2": 23_579_018, "mobilenetv2": 2_270_218,
+PARAMETERS = {"mlp": 101_770, "cnn": 93_322, "cnn_bn": 243_114, "resnet50v2": 23_579_018, "mobilenetv2": 2_270_218,
               "efficientnetb0": 4_061_801}
 
 
@@ -21,5 +21,5 @@ def test_parameter_counts_and_output(name):
 
 
 def test_unknown_architecture_names_the_choices():
-    with pytest.raises(ValueError, match="mlp, cnn, resnet50v2, mobilenetv2, efficientnetb0"):
+    with pytest.raises(ValueError, match="mlp, cnn, cnn_bn, resnet50v2, mobilenetv2, efficientnetb0"):
         architectures.build("vgg")

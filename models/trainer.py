@@ -27,7 +27,9 @@ from models import architectures
 from models.features import (IMAGE_HEIGHT, IMAGE_KEY, IMAGE_PIXELS, IMAGE_WIDTH, IMAGES_INPUT_KEY, LABEL_KEY,
                              OUTPUT_KEY, SERVING_EXAMPLES_SIGNATURE, SERVING_IMAGES_SIGNATURE, SOURCE_KEY)
 
-LR_SCHEDULES = ("cosine", "constant")
+LR_SCHEDULES = ("one_cycle", "cosine", "constant")
+# one_cycle: a linear warm-up over this share of the steps from 1/25 of the peak rate, then cosine decay.
+WARMUP_FRACTION, WARMUP_START = 0.25, 1 / 25
 # Training steps per call into TensorFlow, since Keras runs Python between calls; our callbacks act per epoch.
 STEPS_PER_EXECUTION = 16
 BATCHES_PER_CHUNK = 16
@@ -197,6 +199,17 @@ def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput, expor
     })
 
 
+def learning_rate_schedule(config: TrainingConfig, steps: int):
+    """The learning rate over `steps` training steps; `learning_rate` is its peak."""
+    if config.lr_schedule == "one_cycle":
+        warmup = round(steps * WARMUP_FRACTION)
+        return keras.optimizers.schedules.CosineDecay(config.learning_rate * WARMUP_START, steps - warmup,
+                                                      warmup_target=config.learning_rate, warmup_steps=warmup)
+    if config.lr_schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(config.learning_rate, steps)
+    return config.learning_rate
+
+
 def train(config: TrainingConfig, images: np.ndarray, labels: np.ndarray, run_dir: str,
           strategy: tf.distribute.Strategy | None = None) -> keras.Model:
     """Fits on all but the first `validation_fraction` of the images; returns the best epoch's model."""
@@ -210,8 +223,7 @@ def train(config: TrainingConfig, images: np.ndarray, labels: np.ndarray, run_di
                   .with_options(WITHOUT_AUTOTUNING))
     train_data = training_dataset(images[n_val:], labels[n_val:], config)
     steps = config.epochs * -(-(len(labels) - n_val) // config.batch_size)
-    learning_rate = (keras.optimizers.schedules.CosineDecay(config.learning_rate, steps)
-                     if config.lr_schedule == "cosine" else config.learning_rate)
+    learning_rate = learning_rate_schedule(config, steps)
 
     with (strategy or distribution_strategy(config.distribution)).scope():
         model = architectures.build(config.arch)

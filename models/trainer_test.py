@@ -162,3 +162,11 @@ def test_two_workers_train_in_sync_and_only_the_chief_exports(train_files, trans
     # Synchronous training: both workers report the same all-reduced loss and accuracy each epoch.
     metrics = [re.findall(r"epoch +\d/2 +loss \S+ +acc \S+ +val_acc \S+", output) for output in outputs]
     assert len(metrics[0]) == 2 and metrics[0] == metrics[1], metrics
+
+
+def test_one_cycle_warms_up_to_the_peak_rate_then_decays_to_zero():
+    schedule = trainer.learning_rate_schedule(TrainingConfig(lr_schedule="one_cycle", learning_rate=4e-3), steps=400)
+    rates = [float(schedule(step)) for step in (0, 50, 100, 300, 400)]
+    # 100 warm-up steps, then a cosine over 300: two thirds of the way down it is at a quarter of the peak.
+    np.testing.assert_allclose(rates[:4], [4e-3 / 25, (4e-3 / 25 + 4e-3) / 2, 4e-3, 1e-3], rtol=1e-5)
+    assert rates[4] == pytest.approx(0, abs=1e-9)

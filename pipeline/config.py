@@ -28,11 +28,12 @@ class PipelineConfig:
     data_dir: str = _option("", "directory with the four IDX .gz files or mnist.npz "
                                 "(default: $MNIST_DIR, then ~/.cache/mnist-tfx/<dataset>, then a checked download)")
     dataset: str = _option("mnist", "which dataset the files hold", tuple(DATASETS))
-    arch: str = _option("cnn", "model architecture", tuple(ARCHITECTURES))
+    arch: str = _option("cnn_bn", "model architecture", tuple(ARCHITECTURES))
     epochs: int = _option(0, "training epochs (0: the architecture's recipe, see `mnist-tfx run --help`)")
     batch_size: int = _option(0, "training batch size (0: the recipe's)")
-    learning_rate: float = _option(0.0, "initial Adam learning rate (0: the recipe's)")
-    lr_schedule: str = _option("cosine", "learning rate schedule over the run", LR_SCHEDULES)
+    learning_rate: float = _option(0.0, "Adam learning rate, the peak under one_cycle (0: the recipe's)")
+    lr_schedule: str = _option("auto", "learning rate schedule over the run (auto: the recipe's)",
+                               ("auto", *LR_SCHEDULES))
     augment: str = _option("auto", "random small shifts, rotations and zooms of training images "
                                    "(auto: the recipe's choice)", ("auto", "on", "off"))
     patience: int = _option(0, "stop after N epochs without a better validation accuracy (0: run every epoch); "
@@ -84,7 +85,8 @@ class PipelineConfig:
         recipe = ARCHITECTURES[self.arch].recipe
         config = TrainingConfig(
             arch=self.arch, epochs=self.epochs or recipe.epochs, batch_size=self.batch_size or recipe.batch_size,
-            learning_rate=self.learning_rate or recipe.learning_rate, lr_schedule=self.lr_schedule,
+            learning_rate=self.learning_rate or recipe.learning_rate,
+            lr_schedule=recipe.lr_schedule if self.lr_schedule == "auto" else self.lr_schedule,
             patience=self.patience, validation_fraction=self.validation_fraction,
             augment=recipe.augment if self.augment == "auto" else self.augment == "on",
             seed=self.seed, distribution=self.distribution)

@@ -64,7 +64,7 @@ def test_pushed_tflite_scores_like_the_evaluator_on_raw_uint8_pixels(first_run, 
     assert tflite_accuracy >= 0.85
 
     metadata = json.load(open(os.path.join(latest, "model.json")))
-    assert metadata["architecture"] == "cnn"
+    assert metadata["architecture"] == "cnn_bn"  # the default
     assert metadata["tflite_sha256"] == hashlib.sha256(model).hexdigest()
     assert metadata["pipeline_run_id"] == run.run_id
     assert metadata["metrics"]["tflite_accuracy"] == pytest.approx(tflite_accuracy)
