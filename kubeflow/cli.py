@@ -1,16 +1,14 @@
-"""`mnist-tfx kubeflow compile|schedule|run`: the same DAG and settings as `mnist-tfx run`, for
-Kubeflow Pipelines v2."""
+"""`mnist-tfx kubeflow compile|schedule|run|status|pause|resume|delete`: the same DAG and settings as
+`mnist-tfx run`, for Kubeflow Pipelines v2, and the recurring run that retrains it."""
 import argparse
 import contextlib
 import dataclasses
 import json
-import logging
 import os
 import sys
 import tempfile
-import warnings
 
-from kubeflow import scheduling
+from kubeflow import endpoint, scheduling
 
 # Settings of the local run that mean nothing in a cluster: the spec names its own locations.
 LOCAL_ONLY = ("output_dir", "data_dir", "runner")
@@ -18,22 +16,40 @@ DEFAULT_IMAGE = "mnist-tfx:latest"
 
 
 def add_commands(commands, add_config_flags) -> None:
-    kubeflow = commands.add_parser("kubeflow", help="compile for Kubeflow Pipelines v2, schedule retraining, run once",
-                                   description=__doc__)
+    kubeflow = commands.add_parser("kubeflow", help="compile for Kubeflow Pipelines v2, schedule retraining, run once, "
+                                                    "see what the schedule did", description=__doc__)
     actions = kubeflow.add_subparsers(dest="kubeflow_command", required=True)
     compile_ = actions.add_parser("compile", help="write the KFP v2 pipeline spec (YAML)")
     compile_.add_argument("--output", default="pipeline.yaml", help="spec file to write (.yaml; default: %(default)s)")
     schedule = actions.add_parser("schedule", help="create or replace (by name) a recurring run")
     schedule.add_argument("--cron", required=True,
                           help="6 fields, seconds first, e.g. '0 0 3 * * *' for 03:00 daily")
-    schedule.add_argument("--name", default=scheduling.DEFAULT_SCHEDULE_NAME, help="recurring run name (default: %(default)s)")
     schedule.add_argument("--max-concurrency", type=int, default=1, help="runs of this schedule at once (default: 1)")
     schedule.add_argument("--no-catchup", action="store_true", help="after a pause, run once instead of backfilling")
     run = actions.add_parser("run", help="start one run now")
     run.add_argument("--run-name", default="", help="default: mnist-tfx <arch> <time>")
-    for action in (schedule, run):
-        action.add_argument("--endpoint", help="KFP API endpoint, e.g. http://localhost:8080 (port-forwarded ml-pipeline-ui)")
+    status = actions.add_parser("status", help="the recurring run's schedule, and what its last runs did")
+    status.add_argument("--last", type=int, default=5, help="how many runs, newest first (default: %(default)s)")
+    status.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    changes = [actions.add_parser(command, help=help_) for command, help_ in (
+        ("pause", "disable the recurring run; a run under way goes on"),
+        ("resume", "enable the recurring run again"),
+        ("delete", "delete the recurring run; its runs stay in KFP"))]
+    for action in (schedule, status, *changes):
+        action.add_argument("--name", default=scheduling.DEFAULT_SCHEDULE_NAME,
+                            help="recurring run name (default: %(default)s)")
+    for action in (schedule, run, status, *changes):
+        action.add_argument("--endpoint", required=action not in (schedule, run),  # those two have --dry-run
+                            help="KFP API endpoint, e.g. http://localhost:8080 (port-forwarded ml-pipeline-ui)")
+        action.add_argument("--namespace", help="the profile namespace of a multi-user Kubeflow (default: none, "
+                                                "for a standalone KFP)")
+        credentials = action.add_mutually_exclusive_group()
+        credentials.add_argument("--token-file", help="a file holding a bearer token (default: kfp's service-account "
+                                                      "token when it is mounted, in a pod)")
+        credentials.add_argument("--cookie-file", help="a file holding the session cookie of a Kubeflow login, "
+                                                       "NAME=VALUE (e.g. oauth2_proxy_kubeflow=...)")
         action.add_argument("--experiment", default=scheduling.DEFAULT_EXPERIMENT, help="default: %(default)s")
+    for action in (schedule, run):
         action.add_argument("--package", help="a spec compiled earlier (default: compiled now from the flags)")
         action.add_argument("--dry-run", action="store_true", help="print the request instead of sending it")
     for action in (compile_, schedule, run):
@@ -64,39 +80,93 @@ def _compile(args, output_path: str) -> dict:
     return spec
 
 
-def _send(args, package_path: str) -> dict:
+def _target(args, credentials: endpoint.Credentials) -> dict:
+    """What every endpoint command's output starts with; the credentials by their source only."""
+    return {"endpoint": args.endpoint, "namespace": args.namespace, "credentials": credentials.source,
+            "experiment": args.experiment}
+
+
+def _send(args, credentials: endpoint.Credentials) -> dict:
     """Schedules or starts the run (or, with --dry-run, only describes it); returns what to print."""
-    request = {"endpoint": args.endpoint, "experiment": args.experiment, "pipeline_root": args.pipeline_root,
-               "package": scheduling.describe_package(package_path)}
-    if args.kubeflow_command == "schedule":
-        request.update(recurring_run=args.name, cron=args.cron, max_concurrency=args.max_concurrency,
-                       no_catchup=args.no_catchup)
-    else:
-        request.update(run_name=args.run_name)
-    if args.dry_run:
-        return {"dry_run": True, **request}
-    if not args.endpoint:
-        raise ValueError("--endpoint is required (or --dry-run)")
-    import kfp
-    warnings.filterwarnings("ignore", category=FutureWarning, module="kfp")  # "only works with KFP >= 2.0.0-beta.2"
-    # One line per retry (kfp resets the "urllib3" logger itself); the final error is reported.
-    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
-    # kfp's client prints links ("Experiment details: ...") to stdout, which carries our JSON.
-    with contextlib.redirect_stdout(sys.stderr):
-        client = kfp.Client(host=args.endpoint)
+    with tempfile.TemporaryDirectory(prefix="mnist-tfx-kfp-") as tmp:
+        package_path = args.package or os.path.join(tmp, "pipeline.yaml")
+        if not args.package:
+            _compile(args, package_path)
+        request = {**_target(args, credentials), "pipeline_root": args.pipeline_root,
+                   "package": scheduling.describe_package(package_path)}
         if args.kubeflow_command == "schedule":
-            created, replaced = scheduling.schedule(client, package_path, args.experiment, args.name, args.cron,
-                                                    args.max_concurrency, args.no_catchup, args.pipeline_root)
+            request.update(recurring_run=args.name, cron=args.cron, max_concurrency=args.max_concurrency,
+                           no_catchup=args.no_catchup)
+        else:
+            request.update(run_name=args.run_name)
+        if args.dry_run:
+            return {"dry_run": True, **request}
+        if not args.endpoint:
+            raise ValueError("--endpoint is required (or --dry-run)")
+        client = endpoint.connect(args.endpoint, args.namespace, credentials)
+        if args.kubeflow_command == "schedule":
+            created, replaced = scheduling.schedule(client, package_path, args.experiment, args.namespace, args.name,
+                                                    args.cron, args.max_concurrency, args.no_catchup,
+                                                    args.pipeline_root)
             return {**request, "recurring_run_id": created, "replaced": replaced}
-        return {**request, "run_id": scheduling.run_now(client, package_path, args.experiment, args.run_name,
-                                                        args.pipeline_root)}
+        return {**request, "run_id": scheduling.run_now(client, package_path, args.experiment, args.namespace,
+                                                        args.run_name, args.pipeline_root)}
+
+
+def _status(args, credentials: endpoint.Credentials) -> dict:
+    from kubeflow.status import recurring_run_status
+    client = endpoint.connect(args.endpoint, args.namespace, credentials)
+    experiment_id, found = scheduling.find_recurring_runs(client, args.experiment, args.namespace, args.name)
+    return {**_target(args, credentials),
+            "recurring_runs": [recurring_run_status(client, experiment_id, r, args.last) for r in found]}
+
+
+def _change_schedule(args, credentials: endpoint.Credentials) -> dict:
+    """Pauses, resumes or deletes every recurring run of the name, and says so when there are several."""
+    client = endpoint.connect(args.endpoint, args.namespace, credentials)
+    _, found = scheduling.find_recurring_runs(client, args.experiment, args.namespace, args.name)
+    for recurring_run in found:
+        scheduling.SCHEDULE_CHANGES[args.kubeflow_command](client, recurring_run.recurring_run_id)
+    if len(found) > 1:
+        print(f"mnist-tfx kubeflow: {len(found)} recurring runs are named {args.name!r}; "
+              f"{args.kubeflow_command} applied to each", file=sys.stderr)
+    return {**_target(args, credentials), "name": args.name, "action": args.kubeflow_command,
+            "recurring_run_ids": [r.recurring_run_id for r in found]}
+
+
+def _talk_to_endpoint(args, credentials: endpoint.Credentials) -> str:
+    """What to print. kfp's client prints links to stdout, which carries our output: they go to stderr."""
+    with contextlib.redirect_stdout(sys.stderr):
+        if args.kubeflow_command in scheduling.SCHEDULE_CHANGES:
+            return json.dumps(_change_schedule(args, credentials), indent=2)
+        if args.kubeflow_command != "status":
+            return json.dumps(_send(args, credentials), indent=2)
+        found = _status(args, credentials)
+    from kubeflow.status import format_status
+    return json.dumps(found, indent=2) if args.json else format_status(found)
+
+
+def _refused(error: Exception, args, credentials: endpoint.Credentials | None) -> str:
+    """One line for what the endpoint refused, or why it could not be reached."""
+    from kfp_server_api.exceptions import ApiException
+    if isinstance(error, ApiException):
+        return endpoint.refusal(error, args.endpoint, args.namespace, credentials)
+    if isinstance(error, scheduling.NotFound):
+        return f"{endpoint.where(args.endpoint, args.namespace)}: {error}"
+    first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    target = f"{endpoint.where(args.endpoint, args.namespace)}: " if getattr(args, "endpoint", None) else ""
+    return f"{target}{type(error).__name__}: {first_line}"
 
 
 def main(args: argparse.Namespace) -> int:
-    """Exit codes: 0 done, 2 bad arguments, 1 the endpoint refused or could not be reached."""
+    """Exit codes: 0 done, 2 bad arguments, 1 the endpoint refused, could not be reached, or has no
+    recurring run (or experiment) of that name."""
+    credentials = None
     try:
         if args.kubeflow_command == "schedule":
             scheduling.check_cron(args.cron)
+        if args.kubeflow_command == "status" and args.last < 1:
+            raise ValueError(f"--last {args.last}: give 1 or more runs")
         if args.kubeflow_command == "run" and not args.run_name:
             args.run_name = f"mnist-tfx {args.arch}"
         if args.kubeflow_command == "compile":
@@ -107,16 +177,12 @@ def main(args: argparse.Namespace) -> int:
                 print("baseline: the latest version in the serving directory, imported (open-source KFP cannot "
                       "run a Resolver); --keep-resolver keeps the Resolver for Vertex AI Pipelines")
             return 0
-        with tempfile.TemporaryDirectory(prefix="mnist-tfx-kfp-") as tmp:
-            package_path = args.package or os.path.join(tmp, "pipeline.yaml")
-            if not args.package:
-                _compile(args, package_path)
-            print(json.dumps(_send(args, package_path), indent=2))
+        credentials = endpoint.read_credentials(args.token_file, args.cookie_file)
+        print(_talk_to_endpoint(args, credentials))
         return 0
     except ValueError as e:
         print(f"mnist-tfx kubeflow: {e}", file=sys.stderr)
         return 2
     except Exception as e:  # noqa: BLE001 - the client's errors (connection, HTTP status) as one line
-        first_line = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        print(f"mnist-tfx kubeflow: {args.endpoint}: {type(e).__name__}: {first_line}", file=sys.stderr)
+        print(f"mnist-tfx kubeflow: {_refused(e, args, credentials)}", file=sys.stderr)
         return 1

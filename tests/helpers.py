@@ -66,9 +66,9 @@ def require(program: str, how_to_get_it: str) -> str:
     return path
 
 
-def mnist_tfx(*args, env=None, timeout=900) -> subprocess.CompletedProcess:
+def mnist_tfx(*args, env=None, timeout=900, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run([os.path.join(BIN_DIR, "mnist-tfx"), *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+                          timeout=timeout, env={**os.environ, **(env or {})}, cwd=cwd)
 
 
 def compile_with_cli(output_path) -> subprocess.CompletedProcess:

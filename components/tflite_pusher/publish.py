@@ -57,9 +57,13 @@ def latest_version(serving_dir: str) -> str | None:
     return os.readlink(link) if os.path.islink(link) else None
 
 
+def version_metadata(serving_dir: str, version: str) -> dict:
+    return json.loads(tf.io.gfile.GFile(os.path.join(serving_dir, version, "model.json")).read())
+
+
 def latest_metadata(serving_dir: str) -> dict | None:
     version = latest_version(serving_dir)
-    return json.loads(tf.io.gfile.GFile(os.path.join(serving_dir, version, "model.json")).read()) if version else None
+    return version_metadata(serving_dir, version) if version else None
 
 
 def _write_version(version_dir: str, tflite_model: bytes, labels: list[str], metadata_json: str,
