@@ -1,20 +1,20 @@
-"""What the pipeline costs over the training it wraps, measured side by side on full MNIST.
+"""Time to accuracy: the default `mnist-tfx run` next to the plain Keras script, side by side on full MNIST.
 
-    make bench    (.venv/bin/python benchmarks/pipeline_vs_script.py [--repeats 5] [--data-dir DIR] [--report-only])
+    make bench    (.venv/bin/python benchmarks/pipeline_vs_script.py [--seeds 42 1 2] [--data-dir DIR] [--report-only])
 
-Alternates, `--repeats` times: the plain Keras script (benchmarks/keras_baseline.py: the original
-CNN, same files, 10 epochs, batch 64) and `mnist-tfx run --arch cnn --epochs 10` in a fresh output
-dir, then two reruns of that command (the second is the fully cached one). Then cold runs on the
-first 10,000 and 30,000 training images for the scaling table, one cold run with
-`--augment off` (the script does not augment) to compare the input pipelines alone, and one run of
-the script with the Trainer's steps_per_execution, to show what of the difference is that setting.
-Records the figures with their date, commit and machine in benchmarks/results/pipeline.json and
-renders benchmarks/results/pipeline.md from it.
+One round per seed, alternating which goes first: the plain Keras script
+(benchmarks/keras_baseline.py: the seed's CNN, same files, 10 epochs, batch 64) and the default
+`mnist-tfx run --seed SEED` in a fresh output dir, cold, with every check; then two reruns of that
+command (the first right after the push, the second once more). The shipped model's accuracy is
+measured here, from the pushed model.tflite run in LiteRT on the 10,000 test images. Then cold runs
+of the default recipe cut to fewer epochs give the pipeline's points of the time-to-accuracy curve;
+the script's come from its per-epoch evaluations. Records everything with its date, commit and
+machine in benchmarks/results/pipeline.json and renders benchmarks/results/pipeline.md and
+benchmarks/results/time_to_accuracy.png from it.
 """
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -24,19 +24,25 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 import provenance
-from models.trainer import STEPS_PER_EXECUTION
+from accuracy import SHARED_CPU_SHARE, busy_cpu_seconds, children_cpu_seconds
+from components.mnist_example_gen import mnist_data
+from components.tflite_pusher import publish, tflite
 from pipeline import outcome
 from pipeline.config import PipelineConfig
 
 BIN = os.path.dirname(sys.executable)
-EPOCHS = 10
-TRAIN_EXAMPLES = 54_000  # 60,000 less the 10 % validation slice the Trainer holds out
+SCRIPT_EPOCHS = 10
+CURVE_EPOCHS = (2, 4, 6)  # the default recipe cut short, for the pipeline's points of the curve
 RESULTS = os.path.join(HERE, "results")
-TARGETS = {"ratio": 1.25, "warm_s": 10.0, "peak_rss_gb": 2.0, "throughput_ratio": 0.95}
+CURVE_PNG = "time_to_accuracy.png"
+TARGETS = {"ratio": 1.0, "median_accuracy": 0.995, "min_accuracy": 0.994, "outside_trainer_s": 10.0,
+           "rerun_s": 3.0, "peak_rss_gb": 2.0}
+TARGETS_SET_WHEN_SCRIPT_S = 61.1  # the plain script's median wall in the bench of b2900c9 (issue 17)
 
 
 def timed(command: list[str]) -> dict:
-    """Wall time, peak RSS (of the process or its largest child) and output of one command."""
+    """Wall time, peak RSS (of the process or its largest child), other processes' CPU share and output."""
+    busy, ours = busy_cpu_seconds(), children_cpu_seconds()
     with tempfile.TemporaryFile("w+") as out:
         started = os.times().elapsed
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, text=True)
@@ -46,150 +52,208 @@ def timed(command: list[str]) -> dict:
         output = out.read()
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{output[-3000:]}")
-    return {"wall_s": round(wall, 1), "peak_rss_gb": round(usage.ru_maxrss / 2**20, 2), "output": output}
+    others = busy_cpu_seconds() - busy - (children_cpu_seconds() - ours)
+    return {"wall_s": round(wall, 1), "peak_rss_gb": round(usage.ru_maxrss / 2**20, 2),
+            "other_cpu_share": round(max(others, 0) / (wall * os.cpu_count()), 2), "output": output}
 
 
-def pipeline_run(data_dir: str, output_dir: str, *extra: str) -> dict:
-    result = timed([os.path.join(BIN, "mnist-tfx"), "run", "--arch", "cnn", "--epochs", str(EPOCHS),
-                    "--data-dir", data_dir, "--output-dir", output_dir, *extra])
-    run = outcome.read_run(PipelineConfig(output_dir=output_dir).metadata_path)
-    # Fitting time per epoch without its validation pass, which the plain script does not make.
-    epoch_seconds = [float(total) - float(validation) for total, validation in re.findall(
-        r"^  epoch +\d+/\d+ .* (\d+\.\d) s \(validation (\d+\.\d) s\)  ETA", result["output"], re.M)]
-    result.update(components={c.name: (c.state, c.seconds) for c in run.components}, fit_s=round(sum(epoch_seconds), 1),
-                  examples_per_s=round(TRAIN_EXAMPLES / statistics.median(epoch_seconds[1:])) if epoch_seconds else None)
+def pipeline_run(data_dir: str, output_dir: str, *flags: str) -> dict:
+    result = timed([os.path.join(BIN, "mnist-tfx"), "run", "--data-dir", data_dir, "--output-dir", output_dir, *flags])
     del result["output"]
+    config = PipelineConfig(output_dir=output_dir)
+    run = outcome.read_run(config.metadata_path)
+    result["components"] = {c.name: (c.state, round(c.seconds, 2)) for c in run.components}
     return result
 
 
-def script_run(data_dir: str, *extra: str) -> dict:
-    result = timed([sys.executable, os.path.join(HERE, "keras_baseline.py"), data_dir, "--epochs", str(EPOCHS), *extra])
-    return {**json.loads(result["output"].strip().splitlines()[-1]), "wall_s": result["wall_s"],
-            "peak_rss_gb": result["peak_rss_gb"]}
+def shipped_accuracy(data_dir: str, output_dir: str) -> float:
+    """The pushed model.tflite in LiteRT on the test set, measured here rather than read from the Pusher."""
+    serving_dir = PipelineConfig(output_dir=output_dir).serving_dir
+    with open(os.path.join(serving_dir, publish.latest_version(serving_dir), "model.tflite"), "rb") as f:
+        model = f.read()
+    images, labels = mnist_data.load_split(data_dir, "eval")
+    return round(tflite.accuracy(tflite.predict(model, images), labels), 4)
 
 
-def measure(data_dir: str, repeats: int, work_dir: str) -> dict:
+def cold_run(data_dir: str, output_dir: str, *flags: str) -> dict:
+    result = pipeline_run(data_dir, output_dir, *flags)
+    trainer = result["components"]["Trainer"][1]
+    return {**result, "trainer_s": trainer, "outside_trainer_s": round(result["wall_s"] - trainer, 1),
+            "tflite_accuracy": shipped_accuracy(data_dir, output_dir)}
+
+
+def script_run(data_dir: str) -> dict:
+    result = timed([sys.executable, os.path.join(HERE, "keras_baseline.py"), data_dir, "--epochs", str(SCRIPT_EPOCHS)])
+    measured = json.loads(result["output"].strip().splitlines()[-1])
+    # The script's wall time without the per-epoch evaluations that draw its curve.
+    wall = round(result["wall_s"] - measured["eval_s"], 1)
+    start_up = wall - measured["script_s"]  # interpreter and imports, before the script's clock starts
+    return {**measured, "wall_s": wall, "peak_rss_gb": result["peak_rss_gb"],
+            "other_cpu_share": result["other_cpu_share"],
+            "curve": [[round(start_up + seconds, 1), accuracy] for seconds, accuracy in measured["curve"]]}
+
+
+def measure(data_dir: str, seeds: list[int], work_dir: str) -> dict:
     rounds = []
-    for index in range(repeats):
-        output_dir = os.path.join(work_dir, f"full-{index}")
-        script = script_run(data_dir)
-        cold = pipeline_run(data_dir, output_dir)
-        first_rerun = pipeline_run(data_dir, output_dir)  # re-evaluates against the model it just pushed
-        warm = pipeline_run(data_dir, output_dir)
-        rounds.append({"script": script, "cold": cold, "first_rerun": first_rerun, "warm": warm})
-        print(json.dumps({"round": index, "script_s": script["wall_s"], "pipeline_s": cold["wall_s"],
-                          "warm_s": warm["wall_s"]}), flush=True)
+    for index, seed in enumerate(seeds):
+        output_dir = os.path.join(work_dir, f"seed-{seed}")
+        script_first = index % 2 == 0
+        script = script_run(data_dir) if script_first else None
+        cold = cold_run(data_dir, output_dir, "--seed", str(seed))
+        reruns = [pipeline_run(data_dir, output_dir, "--seed", str(seed)) for _ in range(2)]
+        script = script or script_run(data_dir)
+        rounds.append({"seed": seed, "script_first": script_first, "script": script, "cold": cold,
+                       "first_rerun": reruns[0], "warm_rerun": reruns[1]})
+        print(json.dumps({"seed": seed, "script_s": script["wall_s"], "pipeline_s": cold["wall_s"],
+                          "accuracy": cold["tflite_accuracy"], "reruns_s": [r["wall_s"] for r in reruns]}), flush=True)
         shutil.rmtree(output_dir)
-    scaling = {}
-    for examples in (10_000, 30_000):
-        output_dir = os.path.join(work_dir, f"scale-{examples}")
-        scaling[examples] = pipeline_run(data_dir, output_dir, "--max-train-examples", str(examples))
+    curve = []
+    for epochs in CURVE_EPOCHS:
+        output_dir = os.path.join(work_dir, f"epochs-{epochs}")
+        run = cold_run(data_dir, output_dir, "--seed", str(seeds[0]), "--epochs", str(epochs))
+        curve.append({"epochs": epochs, "wall_s": run["wall_s"], "tflite_accuracy": run["tflite_accuracy"]})
         shutil.rmtree(output_dir)
-    without_augmentation = pipeline_run(data_dir, os.path.join(work_dir, "no-augment"), "--augment", "off")
-    script_with_trainer_setting = script_run(data_dir, "--steps-per-execution", str(STEPS_PER_EXECUTION))
-    return {"provenance": provenance.record(), "rounds": rounds, "scaling": scaling,
-            "without_augmentation": without_augmentation, "script_with_trainer_setting": script_with_trainer_setting}
+    return {"provenance": provenance.record(), "defaults": PipelineConfig().training(), "rounds": rounds,
+            "pipeline_curve": curve}
 
 
-def _median(rounds: list, *path) -> float:
-    values = []
-    for entry in rounds:
-        for key in path:
-            entry = entry[key]
-        values.append(entry)
-    return statistics.median(values)
+def all_cached(run: dict) -> bool:
+    """Every component cached; the Resolver, a metadata query, runs every time."""
+    return all(state == "cached" for name, (state, _) in run["components"].items() if name != "Resolver")
+
+
+def summary(results: dict) -> dict:
+    rounds = results["rounds"]
+    script_s = statistics.median(r["script"]["wall_s"] for r in rounds)
+    pipeline_s = statistics.median(r["cold"]["wall_s"] for r in rounds)
+    accuracies = [r["cold"]["tflite_accuracy"] for r in rounds]
+    reruns = [r[key] for r in rounds for key in ("first_rerun", "warm_rerun")]
+    figures = {
+        "script_s": script_s, "pipeline_s": pipeline_s, "ratio_of_medians": pipeline_s / script_s,
+        "median_of_ratios": statistics.median(r["cold"]["wall_s"] / r["script"]["wall_s"] for r in rounds),
+        "median_accuracy": statistics.median(accuracies), "min_accuracy": min(accuracies),
+        "outside_trainer_s": statistics.median(r["cold"]["outside_trainer_s"] for r in rounds),
+        "rerun_s": max(r["wall_s"] for r in reruns), "reruns_cached": all(map(all_cached, reruns)),
+        "peak_rss_gb": max(r[key]["peak_rss_gb"] for r in rounds for key in ("cold", "first_rerun", "warm_rerun")),
+    }
+    figures["met"] = {
+        "ratio": max(figures["ratio_of_medians"], figures["median_of_ratios"]) <= TARGETS["ratio"],
+        "accuracy": (figures["median_accuracy"] >= TARGETS["median_accuracy"]
+                     and figures["min_accuracy"] >= TARGETS["min_accuracy"]),
+        "outside_trainer_s": figures["outside_trainer_s"] <= TARGETS["outside_trainer_s"],
+        "rerun_s": figures["rerun_s"] <= TARGETS["rerun_s"] and figures["reruns_cached"],
+        "peak_rss_gb": figures["peak_rss_gb"] < TARGETS["peak_rss_gb"],
+    }
+    return figures
+
+
+def plot_curve(results: dict, path: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(figsize=(7, 4.2))
+    for index, r in enumerate(results["rounds"]):
+        seconds, accuracy = zip(*r["script"]["curve"])
+        axes.plot(seconds, [100 * a for a in accuracy], "o-", color="tab:gray", alpha=0.6, markersize=3,
+                  label="plain Keras script, after each epoch" if index == 0 else None)
+    first = results["rounds"][0]
+    points = [(p["wall_s"], p["tflite_accuracy"]) for p in results["pipeline_curve"]]
+    points.append((first["cold"]["wall_s"], first["cold"]["tflite_accuracy"]))
+    seconds, accuracy = zip(*sorted(points))
+    axes.plot(seconds, [100 * a for a in accuracy], "s-", color="tab:blue",
+              label=f"mnist-tfx run, cold, seed {first['seed']}, 2-{results['defaults']['epochs']} epochs")
+    axes.plot([r["cold"]["wall_s"] for r in results["rounds"]],
+              [100 * r["cold"]["tflite_accuracy"] for r in results["rounds"]], "*", color="tab:blue", markersize=11,
+              label="mnist-tfx run (defaults), each seed")
+    axes.axhline(100 * TARGETS["median_accuracy"], color="tab:green", linestyle=":", linewidth=1,
+                 label=f"target median {TARGETS['median_accuracy']:.1%}")
+    axes.set(xlabel="wall time from start (s)", ylabel="test accuracy of the shipped model (%)", ylim=(98.0, 100.0))
+    axes.grid(alpha=0.3)
+    axes.legend(loc="lower right", fontsize=8)
+    figure.savefig(path, dpi=100, bbox_inches="tight")
 
 
 def write_results(results: dict) -> None:
-    rounds = results["rounds"]
-    script_s, pipeline_s = _median(rounds, "script", "wall_s"), _median(rounds, "cold", "wall_s")
-    warm_s = _median(rounds, "warm", "wall_s")
-    peak_rss = max(r["cold"]["peak_rss_gb"] for r in rounds)
-    pipeline_rate, script_rate = _median(rounds, "cold", "examples_per_s"), _median(rounds, "script", "examples_per_s")
-    throughput = pipeline_rate / script_rate
-    paired_ratio = statistics.median(r["cold"]["wall_s"] / r["script"]["wall_s"] for r in rounds)
-    # Both the ratio of the medians and the median of each round's ratio must meet it: rounds on this
-    # shared machine vary by a fifth.
-    met = {"ratio": max(pipeline_s / script_s, paired_ratio) <= TARGETS["ratio"], "warm_s": warm_s <= TARGETS["warm_s"],
-           "peak_rss_gb": peak_rss < TARGETS["peak_rss_gb"], "throughput_ratio": throughput >= TARGETS["throughput_ratio"]}
+    rounds, figures = results["rounds"], summary(results)
+    met = {key: "met" if value else "MISSED" for key, value in figures["met"].items()}
+    defaults = results["defaults"]
     lines = [
-        "# The pipeline next to the plain Keras script",
+        "# Time to accuracy: the pipeline next to the plain Keras script",
         "",
         provenance.describe(results["provenance"]),
         "",
-        f"Full MNIST, CNN, {EPOCHS} epochs, batch 64; {len(rounds)} alternating rounds (`make bench`).",
+        f"Full MNIST. The plain script: the seed's CNN, {SCRIPT_EPOCHS} epochs, batch 64 "
+        f"(`benchmarks/keras_baseline.py`). The pipeline: `mnist-tfx run --seed SEED` with its defaults "
+        f"({defaults['arch']}, {defaults['epochs']} epochs, batch {defaults['batch_size']}, {defaults['lr_schedule']} "
+        f"learning rate peaking at {defaults['learning_rate']:g}, augmentation {'on' if defaults['augment'] else 'off'}), "
+        "cold, with every check: statistics, schema validation, the TFMA gate and the LiteRT parity pass. "
+        "Accuracy: the pushed model.tflite in LiteRT on the 10,000 test images. One round per seed, "
+        "alternating which of the two runs first (`make bench`).",
         "",
-        "| round | plain script wall | its fit | pipeline cold wall | ratio | Trainer | first rerun | warm rerun | pipeline peak RSS |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| seed | first | plain script wall | its accuracy | pipeline cold wall | ratio | Trainer | outside the Trainer "
+        "| shipped .tflite accuracy | first rerun | warm rerun | peak RSS | others' CPU share |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for index, r in enumerate(rounds):
-        lines.append(f"| {index + 1} | {r['script']['wall_s']:.1f} s | {r['script']['fit_s']:.1f} s | "
-                     f"{r['cold']['wall_s']:.1f} s | {r['cold']['wall_s'] / r['script']['wall_s']:.2f} | "
-                     f"{r['cold']['components']['Trainer'][1]:.1f} s | "
-                     f"{r['first_rerun']['wall_s']:.1f} s | {r['warm']['wall_s']:.1f} s | {r['cold']['peak_rss_gb']:.2f} GB |")
+    for r in rounds:
+        script, cold = r["script"], r["cold"]
+        lines.append(
+            f"| {r['seed']} | {'script' if r['script_first'] else 'pipeline'} | {script['wall_s']:.1f} s | "
+            f"{script['test_accuracy']:.2%} | {cold['wall_s']:.1f} s | {cold['wall_s'] / script['wall_s']:.2f} | "
+            f"{cold['trainer_s']:.1f} s | {cold['outside_trainer_s']:.1f} s | {cold['tflite_accuracy']:.2%} | "
+            f"{r['first_rerun']['wall_s']:.1f} s | {r['warm_rerun']['wall_s']:.1f} s | "
+            f"{max(r[k]['peak_rss_gb'] for k in ('cold', 'first_rerun', 'warm_rerun')):.2f} GB | "
+            f"{max(script['other_cpu_share'], cold['other_cpu_share']):.0%} |")
     lines += [
         "",
-        "| target | measured (median) | goal | |",
+        "| goal | measured | target | |",
         "|---|---|---|---|",
-        f"| full DAG ÷ plain script | {pipeline_s:.1f} s ÷ {script_s:.1f} s = **{pipeline_s / script_s:.2f}**; "
-        f"median of the rounds' ratios **{paired_ratio:.2f}** | ≤ {TARGETS['ratio']} (both) | {'met' if met['ratio'] else 'MISSED'} |",
-        f"| warm (fully cached) rerun | **{warm_s:.1f} s** | ≤ {TARGETS['warm_s']:.0f} s | {'met' if met['warm_s'] else 'MISSED'} |",
-        f"| pipeline peak RSS (cold, max of rounds) | **{peak_rss:.2f} GB** | < {TARGETS['peak_rss_gb']} GB | {'met' if met['peak_rss_gb'] else 'MISSED'} |",
-        f"| Trainer examples/s ÷ script's | {pipeline_rate:,.0f} ÷ {script_rate:,.0f} = **{throughput:.2f}** | ≥ {TARGETS['throughput_ratio']} | {'met' if met['throughput_ratio'] else 'MISSED'} |",
+        f"| 1. time: pipeline ÷ script | ratio of medians {figures['pipeline_s']:.1f} s ÷ {figures['script_s']:.1f} s = "
+        f"**{figures['ratio_of_medians']:.2f}**; median of ratios **{figures['median_of_ratios']:.2f}** | "
+        f"≤ {TARGETS['ratio']:.1f} (both) | {met['ratio']} |",
+        f"| 1. accuracy of the shipped .tflite | median **{figures['median_accuracy']:.2%}**, minimum "
+        f"**{figures['min_accuracy']:.2%}** | median ≥ {TARGETS['median_accuracy']:.1%}, minimum ≥ "
+        f"{TARGETS['min_accuracy']:.1%} | {met['accuracy']} |",
+        f"| 2. outside the Trainer (start-up and every other component; wall − Trainer) | median "
+        f"**{figures['outside_trainer_s']:.1f} s** | ≤ {TARGETS['outside_trainer_s']:.0f} s | {met['outside_trainer_s']} |",
+        f"| 3. reruns, the first after the push included | slowest **{figures['rerun_s']:.1f} s**; "
+        f"{'every component cached in each' if figures['reruns_cached'] else 'NOT all cached'} | ≤ "
+        f"{TARGETS['rerun_s']:.0f} s, all cached | {met['rerun_s']} |",
+        f"| 4. peak RSS (max over all runs) | **{figures['peak_rss_gb']:.2f} GB** | < {TARGETS['peak_rss_gb']:.1f} GB | "
+        f"{met['peak_rss_gb']} |",
         "",
-        "Per component, cold run (median seconds):",
+        f"5. Time to accuracy, the script after each epoch and the pipeline's shipped model "
+        f"(`--epochs {', '.join(map(str, CURVE_EPOCHS))}` and the default):",
         "",
-        "| component | seconds |",
-        "|---|---|",
+        f"![time to accuracy]({CURVE_PNG})",
+        "",
+        "| pipeline, seed " + str(rounds[0]["seed"]) + " | cold wall | shipped .tflite accuracy |",
+        "|---|---|---|",
     ]
+    for point in results["pipeline_curve"]:
+        lines.append(f"| `--epochs {point['epochs']}` | {point['wall_s']:.1f} s | {point['tflite_accuracy']:.2%} |")
+    lines.append(f"| default ({defaults['epochs']} epochs) | {rounds[0]['cold']['wall_s']:.1f} s | "
+                 f"{rounds[0]['cold']['tflite_accuracy']:.2%} |")
+    lines += ["", "Per component, cold run (median seconds over the seeds):", "", "| component | seconds |", "|---|---|"]
     for name in rounds[0]["cold"]["components"]:
-        lines.append(f"| {name} | {_median([r['cold']['components'][name][1] for r in rounds]):.1f} |")
-    lines += ["", "Scaling, cold runs (non-training = wall − Trainer):", "",
-              "| training examples | wall | Trainer | non-training |", "|---|---|---|---|"]
-    full = min(rounds, key=lambda r: abs(r["cold"]["wall_s"] - pipeline_s))["cold"]
-    for examples, run in [*results["scaling"].items(), (60_000, full)]:
-        trainer = run["components"]["Trainer"][1]
-        lines.append(f"| {int(examples):,} | {run['wall_s']:.1f} s | {trainer:.1f} s | {run['wall_s'] - trainer:.1f} s |")
-    plain = results["without_augmentation"]
-    components = full["components"]
-    others = {name: seconds for name, (_, seconds) in components.items() if name != "Trainer" and seconds >= 0.5}
-    in_dag = sum(seconds for _, seconds in components.values())
-    script_fit = _median(rounds, "script", "fit_s")
-    tuned = results["script_with_trainer_setting"]
-    lines += [
-        "", "## Where the time goes", "",
-        f"In the median round the pipeline took {full['wall_s']:.1f} s against the script's {script_s:.1f} s. "
-        f"The Trainer took {components['Trainer'][1]:.1f} s: {full['fit_s']:.1f} s fitting {TRAIN_EXAMPLES:,} "
-        f"images per epoch (it holds 6,000 out for validation; the script fits all 60,000 in "
-        f"{script_fit:.1f} s) and {components['Trainer'][1] - full['fit_s']:.1f} s "
-        f"reading the transformed examples, validating on the 6,000 held-out images each epoch, restoring "
-        f"the best epoch and exporting with the Transform graph. The other components took "
-        f"{in_dag - components['Trainer'][1]:.1f} s (" + ", ".join(f"{n} {v:.1f} s" for n, v in others.items())
-        + f"), and start-up, the data check before the DAG and the summary {full['wall_s'] - in_dag:.1f} s. "
-        "Each of those components is a check or a product the script does not have: statistics and schema "
-        "validation of both splits, the TFMA evaluation that gates the push, the TFLite conversion and its "
-        "LiteRT parity pass.",
-        "",
-        f"Fitting speed: with the recipe's augmentation (random rotation, shift and zoom of every batch, which "
-        f"the script does not do) the Trainer fits {pipeline_rate:,.0f} examples/s, "
-        f"**{throughput:.2f}x** the script's; without it (`--augment off`, one cold run: wall "
-        f"{plain['wall_s']:.1f} s, Trainer {plain['components']['Trainer'][1]:.1f} s) "
-        f"{plain['examples_per_s']:,} examples/s, **{plain['examples_per_s'] / script_rate:.2f}x**. "
-        f"The Trainer runs {STEPS_PER_EXECUTION} training steps per call into TensorFlow (Keras "
-        f"`steps_per_execution`); plain Keras, like the script, makes one call per step. Given the same "
-        f"setting (one run of `keras_baseline.py --steps-per-execution {STEPS_PER_EXECUTION}`), the script fits "
-        f"{tuned['examples_per_s']:,} examples/s and takes {tuned['wall_s']:.1f} s; against that script the "
-        f"pipeline's ratio is **{pipeline_s / tuned['wall_s']:.2f}**.",
-    ]
+        lines.append(f"| {name} | {statistics.median(r['cold']['components'][name][1] for r in rounds):.1f} |")
+    outside_dag = statistics.median(r["cold"]["wall_s"] - sum(s for _, s in r["cold"]["components"].values())
+                                    for r in rounds)
+    lines += ["", f"Start-up, the data check before the DAG and the summary (wall − all components, median): "
+                  f"{outside_dag:.1f} s. A round whose others' CPU share is {SHARED_CPU_SHARE:.0%} or more shared "
+                  f"the machine with other work. The machine's speed drifts: the goals in seconds (2 and 3) were "
+                  f"set when the plain script took {TARGETS_SET_WHEN_SCRIPT_S} s; here its median was "
+                  f"{figures['script_s']:.1f} s."]
     with open(os.path.join(RESULTS, "pipeline.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
+    plot_curve(results, os.path.join(RESULTS, CURVE_PNG))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42, 1, 2])
     parser.add_argument("--data-dir", default=os.environ.get("MNIST_DIR"))
-    parser.add_argument("--report-only", action="store_true", help="rewrite pipeline.md from pipeline.json")
+    parser.add_argument("--report-only", action="store_true", help="rewrite pipeline.md and the PNG from pipeline.json")
     args = parser.parse_args()
     if args.report_only:
         results = json.load(open(os.path.join(RESULTS, "pipeline.json")))
@@ -197,7 +261,7 @@ def main() -> None:
         if not args.data_dir:
             parser.error("--data-dir (or MNIST_DIR) is required")
         with tempfile.TemporaryDirectory(prefix="mnist-tfx-bench-") as work_dir:
-            results = measure(os.path.abspath(args.data_dir), args.repeats, work_dir)
+            results = measure(os.path.abspath(args.data_dir), args.seeds, work_dir)
         provenance.save(results, os.path.join(RESULTS, "pipeline.json"))
     write_results(results)
     print(open(os.path.join(RESULTS, "pipeline.md")).read())
