@@ -90,7 +90,7 @@ def _batch_norm_relu(x):
     return layers.ReLU()(layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM)(x))
 
 
-@register(epochs=8, batch_size=128, learning_rate=4e-3, augment=True, lr_schedule="one_cycle")
+@register(epochs=6, batch_size=128, learning_rate=4e-3, augment=True, lr_schedule="one_cycle")
 def cnn_bn() -> keras.Model:
     """The default: 3 conv, 2 pool, Dense 128, Dense 10, batch norm after each hidden layer (243,114 parameters)."""
     pixels, image = _image_input()
