@@ -46,7 +46,7 @@ def add_commands(commands, add_config_flags) -> None:
         credentials = action.add_mutually_exclusive_group()
         credentials.add_argument("--token-file", help="a file holding a bearer token (default: kfp's service-account "
                                                       "token when it is mounted, in a pod)")
-        credentials.add_argument("--cookie-file", help="a file holding the session cookie of a Kubeflow login, "
+        credentials.add_argument("--cookie-file", help="a file holding the cookie of a Kubeflow login, "
                                                        "NAME=VALUE (e.g. oauth2_proxy_kubeflow=...)")
         action.add_argument("--experiment", default=scheduling.DEFAULT_EXPERIMENT, help="default: %(default)s")
     for action in (schedule, run):

@@ -2,7 +2,7 @@
 line for what the endpoint refused.
 
 Credentials are what kfp's client takes, read from files and never printed or written: a bearer
-token (`existing_token`), a session cookie (`cookies`, sent as the Cookie header), or none. Inside a
+token (`existing_token`), a login cookie (`cookies`, sent as the Cookie header), or none. Inside a
 cluster, without either file, the token is the one kfp's client reads there (KF_PIPELINES_SA_TOKEN_PATH,
 else /var/run/secrets/kubeflow/pipelines/token).
 """
@@ -44,7 +44,7 @@ def read_credentials(token_file: str | None, cookie_file: str | None) -> Credent
         if "=" not in cookie:
             raise ValueError(f"--cookie-file {cookie_file} holds no NAME=VALUE pair "
                              "(the Cookie header, e.g. oauth2_proxy_kubeflow=...)")
-        return Credentials(f"the session cookie in {cookie_file}", cookie=cookie)
+        return Credentials(f"the login cookie in {cookie_file}", cookie=cookie)
     in_cluster_token = os.environ.get(kfp_client.KF_PIPELINES_SA_TOKEN_ENV)
     if in_cluster_token or os.path.exists(kfp_client.KF_PIPELINES_SA_TOKEN_PATH):
         path = in_cluster_token or kfp_client.KF_PIPELINES_SA_TOKEN_PATH

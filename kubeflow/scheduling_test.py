@@ -10,8 +10,8 @@ read from kubeflow/pipelines at commit 7b70c7b (paths below are under backend/):
   gets 401 Unauthenticated; one the SubjectAccessReview denies gets 403 PermissionDenied. The identity
   comes from a bearer token, which the server sends to a TokenReview
   (src/apiserver/auth/authenticator_token_review.go), or from the kubeflow-userid header that the
-  Kubeflow gateway sets for a valid login session (auth/authenticator_http_headers.go); the stand-in
-  plays that gateway too, taking a session cookie as the identity.
+  Kubeflow gateway sets for a valid login (auth/authenticator_http_headers.go); the stand-in
+  plays that gateway too, taking a login cookie as the identity.
 - Where the namespace comes from: the `namespace` query parameter when experiments, runs or recurring
   runs are listed, unless an experiment_id is given, whose namespace it is then (run_server.go
   listRuns, job_server.go listJobs); the `namespace` field of a new experiment; the experiment of a
@@ -62,12 +62,12 @@ class Refused(Exception):
 
 
 class StandInKfpApi(http.server.ThreadingHTTPServer):
-    """multi_user=True plays a Kubeflow platform's endpoint, where `token` and `session_cookie`
+    """multi_user=True plays a Kubeflow platform's endpoint, where `token` and `login_cookie`
     (NAME=VALUE) are USER's credentials and USER may act in `namespaces`."""
 
-    def __init__(self, multi_user=False, token=None, session_cookie=None, namespaces=()):
+    def __init__(self, multi_user=False, token=None, login_cookie=None, namespaces=()):
         super().__init__(("127.0.0.1", 0), StandInHandler)
-        self.multi_user, self.token, self.session_cookie, self.namespaces = multi_user, token, session_cookie, namespaces
+        self.multi_user, self.token, self.login_cookie, self.namespaces = multi_user, token, login_cookie, namespaces
         self.requests, self.experiments, self.recurring_runs, self.runs = [], {}, {}, {}
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
@@ -128,7 +128,7 @@ class StandInHandler(http.server.BaseHTTPRequestHandler):
         cookies = [c.strip() for c in (self.headers.get("Cookie") or "").split(";")]
         if self.server.token and self.headers.get("Authorization") == f"Bearer {self.server.token}":
             return USER
-        return USER if self.server.session_cookie and self.server.session_cookie in cookies else None
+        return USER if self.server.login_cookie and self.server.login_cookie in cookies else None
 
     def _authorize(self, collection: str, namespace: str | None) -> None:
         if not self.server.multi_user:
@@ -402,13 +402,13 @@ def test_pause_resume_and_delete_act_on_every_recurring_run_of_the_name(kfp_api,
 
 def test_a_multi_user_endpoint_gets_namespace_and_credentials_and_no_output_or_file_shows_them(local_package, tmp_path):
     package, _ = local_package
-    token, session = f"tok-{secrets.token_hex(16)}", f"ck-{secrets.token_hex(16)}"
-    kfp_api = StandInKfpApi(multi_user=True, token=token, session_cookie=f"oauth2_proxy_kubeflow={session}",
+    token, login = f"tok-{secrets.token_hex(16)}", f"ck-{secrets.token_hex(16)}"
+    kfp_api = StandInKfpApi(multi_user=True, token=token, login_cookie=f"oauth2_proxy_kubeflow={login}",
                             namespaces={"team-a"})
     home, cwd, held = tmp_path / "home", tmp_path / "cwd", tmp_path / "secrets"
     for directory in (home, cwd, held):
         directory.mkdir()
-    files = {"token": token, "cookie": f"oauth2_proxy_kubeflow={session}", "service-account": token,
+    files = {"token": token, "cookie": f"oauth2_proxy_kubeflow={login}", "service-account": token,
              "stale-token": f"tok-{secrets.token_hex(16)}"}
     for name, secret in files.items():
         (held / name).write_text(secret + "\n")
@@ -446,7 +446,7 @@ def test_a_multi_user_endpoint_gets_namespace_and_credentials_and_no_output_or_f
         assert unreadable["unreadable"].startswith("File system scheme 's3' not implemented")
         assert [(r["state"], r["training"], r["blessed"]) for r in unreadable["runs"]] == [("SUCCEEDED", None, None)]
         assert {(r.headers.get("cookie"), r.headers.get("authorization"), r.namespace) for r in calls_since(start)} \
-            == {(f"oauth2_proxy_kubeflow={session}", None, "team-a")}
+            == {(f"oauth2_proxy_kubeflow={login}", None, "team-a")}
 
         start = len(kfp_api.requests)
         in_a_pod = kubeflow("pause", "--namespace", "team-a", KF_PIPELINES_SA_TOKEN_PATH=str(held / "service-account"))
@@ -462,7 +462,7 @@ def test_a_multi_user_endpoint_gets_namespace_and_credentials_and_no_output_or_f
                 kubeflow("resume", "--namespace", "team-a"),
             f"{where} (namespace team-a): 401 Unauthorized: the bearer token in {held / 'stale-token'} was not accepted":
                 kubeflow("delete", "--namespace", "team-a", "--token-file", str(held / "stale-token")),
-            (f"{where} (namespace team-b): 403 Forbidden: the session cookie in {held / 'cookie'} gives no access to "
+            (f"{where} (namespace team-b): 403 Forbidden: the login cookie in {held / 'cookie'} gives no access to "
              "namespace team-b"):
                 kubeflow("status", "--namespace", "team-b", "--cookie-file", str(held / "cookie")),
             f"{where}: 400 Bad Request: An experiment cannot have an empty namespace in multi-user mode":
@@ -474,7 +474,7 @@ def test_a_multi_user_endpoint_gets_namespace_and_credentials_and_no_output_or_f
     finally:
         kfp_api.shutdown()
 
-    held_secrets = (token, session, files["stale-token"])
+    held_secrets = (token, login, files["stale-token"])
     for output in outputs:
         assert not any(secret in output for secret in held_secrets)
     written = [path for directory in (home, cwd) for path in directory.rglob("*") if path.is_file()]
