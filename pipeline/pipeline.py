@@ -3,7 +3,6 @@ import os
 
 # Modules rather than `tfx.v1`, whose import also loads every cloud extension.
 from tfx.components import Evaluator, StatisticsGen, Trainer, Transform
-from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
 from tfx.dsl.components.common.importer import IMPORT_RESULT_KEY, Importer
 from tfx.dsl.components.common.resolver import Resolver
 from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import LatestBlessedModelStrategy
@@ -18,6 +17,7 @@ import models
 from components.baseline_evaluator.previous_blessed_model import CANDIDATE_KEY, PreviousBlessedModelStrategy
 from components.baseline_evaluator.component import BaselineEvaluator
 from components.data_fingerprint.component import DataFingerprint
+from components.import_schema_gen.component import ImportSchemaGen
 from components.mnist_example_gen.component import MnistExampleGen
 from components.mnist_example_gen.mnist_data import DATASETS
 from components.strict_example_validator.component import StrictExampleValidator
@@ -47,8 +47,9 @@ def create_pipeline(config: PipelineConfig, pipeline_root: str, serving_dir: str
                                   max_eval_examples=config.max_eval_examples, max_spans=config.max_spans,
                                   code_version=source_fingerprint(components.mnist_example_gen),
                                   data_fingerprint=data_fingerprint.value if data_fingerprint else None)
-    # Imports the curated schema: 784 pixels in 0-255, label in 0-9 with every digit present.
-    schema_gen = ImportSchemaGen(schema_file=schema_file)
+    # Imports the curated schema: 784 pixels in 0-255, label in 0-9 with every digit present
+    # (this repository's copy, wherever the component runs).
+    schema_gen = ImportSchemaGen(schema_file=schema_file, local_schema_file=SCHEMA_FILE)
     # Computes statistics of both splits (the schema marks the label categorical, so digits are counted).
     statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"],
                                    schema=schema_gen.outputs["schema"])
