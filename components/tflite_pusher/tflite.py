@@ -3,6 +3,7 @@
 Plain TensorFlow/LiteRT, no TFX: the Pusher's runner, `predict`, the report and the tests call these.
 """
 import dataclasses
+import os
 
 import numpy as np
 import tensorflow as tf
@@ -100,7 +101,8 @@ def saved_model_classes(saved_model_dir: str, signature_key: str, images: np.nda
 def predict(tflite_model: bytes, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Probabilities [N,10] for grey uint8 images [N,28,28], computed by LiteRT in batches (the
     declared batch of 1 is resized, as LiteRT allows)."""
-    interpreter = Interpreter(model_content=tflite_model)
+    # LiteRT's default is one thread; every CPU this process may use makes the parity pass ~2x faster on 2 cores.
+    interpreter = Interpreter(model_content=tflite_model, num_threads=len(os.sched_getaffinity(0)))
     input_index = interpreter.get_input_details()[0]["index"]
     output_index = interpreter.get_output_details()[0]["index"]
     batches = []
