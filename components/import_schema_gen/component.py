@@ -3,13 +3,13 @@
 TFX caches ImportSchemaGen on the schema's path alone, so after an edit to the schema (or an
 upgrade of mnist-tfx) a rerun in the same output dir would validate against the old one.
 """
-import hashlib
-
 from tfx import types
 from tfx.components.schema_gen.import_schema_gen import component as tfx_import_schema_gen
 from tfx.dsl.components.base import base_component
 from tfx.types import standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ExecutionParameter
+
+from components.mnist_example_gen.mnist_data import sha256_of
 
 SCHEMA_SHA256_KEY = "schema_sha256"
 
@@ -25,8 +25,6 @@ class ImportSchemaGen(tfx_import_schema_gen.ImportSchemaGen):
     def __init__(self, schema_file: str, local_schema_file: str | None = None):
         """schema_file: the path where the component runs; local_schema_file: the same file here, to
         fingerprint (on Kubeflow the first is inside the image)."""
-        with open(local_schema_file or schema_file, "rb") as f:
-            sha256 = hashlib.sha256(f.read()).hexdigest()
-        spec = ImportSchemaGenSpec(schema_file=schema_file, schema_sha256=sha256,
+        spec = ImportSchemaGenSpec(schema_file=schema_file, schema_sha256=sha256_of(local_schema_file or schema_file),
                                    schema=types.Channel(type=standard_artifacts.Schema))
         base_component.BaseComponent.__init__(self, spec=spec)
