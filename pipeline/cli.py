@@ -44,23 +44,26 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def serve_command(args: argparse.Namespace) -> int:
+    from components.common import is_uri
     from components.mnist_example_gen import mnist_data
     from pipeline import serve
     data_dir = args.data_dir or os.environ.get("MNIST_DIR") or mnist_data.default_cache_dir(mnist_data.MNIST)
-    if not os.path.isdir(data_dir):
+    if not mnist_data.isdir(data_dir):
         if args.data_dir:
             print(f"mnist-tfx serve: {data_dir}: data directory does not exist", file=sys.stderr)
             return EXIT_BAD_INPUT
         data_dir = None
+    elif not is_uri(data_dir):
+        data_dir = os.path.abspath(data_dir)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     serving_dir = os.path.join(args.output_dir, "serving")  # PipelineConfig.serving_dir, without importing TF
     try:
-        server = serve.make_server(serving_dir, data_dir and os.path.abspath(data_dir), args.host, args.port)
+        server = serve.make_server(serving_dir, data_dir, args.host, args.port)
     except OSError as e:
         print(f"mnist-tfx serve: cannot listen on {args.host}:{args.port} ({e.strerror})", file=sys.stderr)
         return EXIT_ERROR
     host, port = server.server_address[:2]
-    corrections = (f"corrections into {os.path.abspath(data_dir)}/spans/" if data_dir
+    corrections = (f"corrections into {data_dir}/spans/" if data_dir
                    else "no data dir, so corrections are off (--data-dir)")
     print(f"serving http://{host}:{port}/ : the model from {serving_dir}/latest, {corrections}", flush=True)
     try:

@@ -5,7 +5,8 @@ The model runs in the browser (LiteRT.js, web/serve.html). This server serves th
 latest pushed version's files, prepares each drawing exactly as `predict` does
 (components/mnist_example_gen/handwriting.py), and stores corrections as labelled PNGs in the next
 span of new data (components/mnist_example_gen/spans.py), where the next run trains and tests on
-them. It imports neither TensorFlow nor TFX, so it starts at once.
+them. It imports neither TensorFlow nor TFX, so it starts at once; only a URI (gs://) for the serving
+or data dir brings in TensorFlow, for its file systems.
 """
 import dataclasses
 import functools
@@ -22,8 +23,8 @@ import uuid
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from components.common import DataError
-from components.mnist_example_gen import handwriting, spans
+from components.common import DataError, is_uri
+from components.mnist_example_gen import handwriting, mnist_data, spans
 
 WEB_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "web")
 MAX_PNG_BYTES = 512 * 1024
@@ -48,6 +49,8 @@ def read_png(body: bytes) -> Image.Image:
         if max(image.size) > MAX_SIDE:
             raise Refused(413, f"the image is {image.size[0]}x{image.size[1]}; at most {MAX_SIDE} pixels a side")
         image.load()
+    except Image.DecompressionBombError as e:  # a header claiming too many pixels for PIL to open
+        raise Refused(413, f"the image is too large ({e}); at most {MAX_SIDE} pixels a side") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise Refused(400, f"not a readable PNG ({e})") from None
     return image
@@ -60,12 +63,16 @@ class Store:
     data_dir: str | None  # None: the page only reads
 
     def latest_version_dir(self) -> str | None:
+        if is_uri(self.serving_dir):
+            from components.tflite_pusher import publish  # imports TensorFlow, which only a URI needs
+            version = publish.latest_version(self.serving_dir)
+            return os.path.join(self.serving_dir, version) if version else None
         link = os.path.join(self.serving_dir, "latest")
         return os.path.realpath(link) if os.path.isfile(os.path.join(link, "model.json")) else None
 
     def model_json(self) -> dict | None:
         version_dir = self.latest_version_dir()
-        return json.load(open(os.path.join(version_dir, "model.json"))) if version_dir else None
+        return json.loads(mnist_data.read_bytes(os.path.join(version_dir, "model.json"))) if version_dir else None
 
     def _pending_spans(self) -> tuple[list[spans.Span], int]:
         """The spans the latest model was not trained on, and the span number corrections go to:
@@ -83,8 +90,8 @@ class Store:
         if not self.data_dir:
             return {"model": model, "waiting": None, "next_span": None}
         pending, next_span = self._pending_spans()
-        waiting = sum(len(files) for span in pending for label in range(10)
-                      for _, _, files in os.walk(os.path.join(span.path, str(label))))
+        waiting = sum(len(mnist_data.listdir(folder)) for span in pending for label in range(10)
+                      if mnist_data.isdir(folder := os.path.join(span.path, str(label))))
         return {"model": model, "waiting": waiting, "next_span": f"span-{next_span}"}
 
     def add_correction(self, image: Image.Image, label: int) -> str:
@@ -147,7 +154,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         return super().do_GET()
 
     def _send_file(self, file_path: str) -> None:
-        data = open(file_path, "rb").read()
+        data = mnist_data.read_bytes(file_path)
         self.send_response(200)
         self.send_header("Content-Type", self.guess_type(file_path))
         self.send_header("Content-Length", str(len(data)))

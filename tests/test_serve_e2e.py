@@ -1,25 +1,30 @@
 """`mnist-tfx serve` as a person uses it: real MNIST test digits traced as pen strokes on the page in
 Debian's headless chromium (web/drive_serve.mjs), read by the latest pushed model in LiteRT.js; a
 correction stored as a PNG in the next span; the next run training and testing on it. And what the
-server must refuse or survive: bad requests, 50 submissions at once, a read-only or full disk."""
+server must refuse or survive: bad requests, a decompression bomb, 50 submissions at once, a
+read-only or full disk, and a data dir on an object store."""
 import concurrent.futures
 import io
 import json
 import os
 import re
 import shutil
+import struct
 import subprocess
+import threading
 import urllib.error
 import urllib.request
+import uuid
+import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from components.mnist_example_gen import spans
+from components.mnist_example_gen import handwriting, mnist_data, spans
 from components.mnist_example_gen.examples import read_examples
-from components.tflite_pusher import tflite
-from pipeline import outcome
+from components.tflite_pusher import publish, tflite
+from pipeline import outcome, serve
 from pipeline.config import PipelineConfig
 from tests.helpers import BIN_DIR, linked_data_dir, mnist_tfx, require, snapshot
 
@@ -45,6 +50,15 @@ def png(image: np.ndarray, size: int = 100) -> bytes:
     out = io.BytesIO()
     Image.fromarray(image).resize((size, size)).save(out, format="PNG")
     return out.getvalue()
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header claims width x height grey pixels, with one compressed row of them: about a
+    hundred bytes that claim width x height to decode."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (serve.PNG_SIGNATURE + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(bytes(width + 1))) + chunk(b"IEND", b""))
 
 
 def start_server(command: list[str], env=None) -> tuple[subprocess.Popen, str]:
@@ -265,3 +279,70 @@ def test_a_read_only_or_full_disk_gets_a_clear_message_and_loses_nothing(disk, m
     assert f"cannot store a correction under {data}" in log
     assert waiting_after == waiting
     assert snapshot(str(data)) == before
+
+
+def test_a_decompression_bomb_gets_a_413_and_the_server_goes_on(tmp_path, mnist_eval):
+    bomb = png_claiming(20_000, 20_000)
+    assert len(bomb) < 1000
+    process, url = start_server([os.path.join(BIN_DIR, "mnist-tfx"), "serve", "--output-dir", str(tmp_path / "out"),
+                                 "--port", "0"], env={**os.environ, "MNIST_DIR": str(tmp_path / "absent"),
+                                                      "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    try:
+        refused = post(url + "api/prepare", bomb)
+        prepared = post(url + "api/prepare", png(mnist_eval[0][0]))
+    finally:
+        process.terminate()
+        log = process.communicate(timeout=30)[1]
+    status, reply = refused
+    assert status == 413 and list(reply) == ["error"] and "\n" not in reply["error"], refused
+    assert reply["error"].startswith("the image is too large (Image size (400000000 pixels) exceeds limit")
+    assert reply["error"].endswith(f"; at most {serve.MAX_SIDE} pixels a side")
+    assert prepared[0] == 200 and len(prepared[1]["pixels"]) == 784
+    assert "Traceback" not in log and '"POST /api/prepare HTTP/1.1" 413' in log
+
+
+def test_a_correction_goes_whole_into_the_next_span_on_an_object_store(mnist_eval):
+    """ram://, TensorFlow's in-memory file system, stands in for gs://, so the server runs in this
+    process. ram:// can rename and shows a file from its first write, so it cannot show that an upload
+    is atomic; it shows that the serve path reads the LATEST pointer, model.json and the spans through
+    tf.io.gfile, and that the drawing lands whole under its final name with no temporary object."""
+    images, labels = mnist_eval
+    root = f"ram://serve-test-{uuid.uuid4().hex}"
+    serving, data = f"{root}/out/serving", f"{root}/data"
+    spans.add_image(f"{data}/spans/0", int(labels[0]), "trained-on", images[0])
+    publish.publish(serving, b"a model", [str(d) for d in range(10)],
+                    {"metrics": {"tflite_accuracy": 0.99}, "spans": [{"source": "span-0"}]})
+    server = serve.make_server(serving, data, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        status, reply = post(url + "api/corrections?label=3", png(images[1]))
+        model = json.load(urllib.request.urlopen(url + "model.json", timeout=30))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert status == 201 and re.fullmatch(r"spans/1/3/drawn-[\w-]+\.png", reply["stored"]), reply
+    assert (reply["model"]["version"], reply["waiting"], reply["next_span"]) == (model["version"], 1, "span-1")
+    assert model["version"] == publish.latest_version(serving)
+    _, new = spans.find(data)
+    assert new.number == 1 and mnist_data.listdir(new.path) == ["3"]
+    assert mnist_data.listdir(f"{new.path}/3") == [os.path.basename(reply["stored"])]
+    (split,) = [split for split in spans.load(new).values() if len(split[1])]
+    np.testing.assert_array_equal(split[0], [handwriting.to_mnist(Image.open(io.BytesIO(png(images[1]))))])
+    assert split[1].tolist() == [3]
+
+
+def test_the_cli_takes_uris_for_the_data_and_output_dirs(tmp_path, mnist_eval):
+    """file:// goes through tf.io.gfile, as gs:// would (which this machine cannot reach)."""
+    (tmp_path / "data").mkdir()
+    data = f"file://{tmp_path}/data"
+    process, url = start_server([os.path.join(BIN_DIR, "mnist-tfx"), "serve", "--output-dir", f"file://{tmp_path}/out",
+                                 "--data-dir", data, "--port", "0"])
+    try:
+        status, reply = post(url + "api/corrections?label=4", png(mnist_eval[0][4]))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert status == 201 and re.fullmatch(r"spans/0/4/drawn-[\w-]+\.png", reply["stored"]), reply
+    (span,) = spans.find(data)
+    assert spans.files(span) == [reply["stored"][len("spans/0/"):]]

@@ -10,7 +10,6 @@ import gzip
 import hashlib
 import io
 import os
-import shutil
 import struct
 import tempfile
 import urllib.request
@@ -115,6 +114,31 @@ def read_bytes(path: str) -> bytes:
             return f.read()
     except OSError as e:
         raise DataError(f"{path}: cannot read ({e.strerror})") from None
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """Writes the file whole: a reader sees it complete or not at all. Locally under a temporary name,
+    then renamed; on a URI in one write to its final name, as object stores upload an object whole
+    on close and rename by copy and delete. OSError naming the file if it cannot be written."""
+    if is_uri(path):
+        gfile, op_error = _gfile()
+        try:
+            gfile.makedirs(os.path.dirname(path))  # object stores need none; file://, ram:// and hdfs:// do
+            with gfile.GFile(path, "wb") as f:  # closed here, so a failed upload raises
+                f.write(data)
+        except op_error as e:
+            raise OSError(f"{path}: cannot write ({e.message})") from None
+        return
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{os.path.basename(path)}.", delete=False) as partial:
+        try:
+            partial.write(data)
+            partial.close()
+            os.replace(partial.name, path)
+        finally:
+            if os.path.exists(partial.name):
+                os.unlink(partial.name)
 
 
 def _parse_idx(path: str, raw: bytes, magic: int, expected_dims: int) -> np.ndarray:
@@ -268,22 +292,15 @@ def default_cache_dir(dataset: Dataset) -> str:
 def download(dataset: Dataset, dest_dir: str, base_url: str | None = None, timeout: float = 30) -> None:
     """Downloads the canonical files into dest_dir, each checked against its sha256 before it lands."""
     base_url = base_url or dataset.download_url
-    os.makedirs(dest_dir, exist_ok=True)
     for name, expected in dataset.files.items():
         final = os.path.join(dest_dir, name)
         if os.path.exists(final) and sha256_of(final) == expected:
             continue
-        with tempfile.NamedTemporaryFile(dir=dest_dir, prefix=f".{name}.", delete=False) as tmp:
-            try:
-                with urllib.request.urlopen(base_url + name, timeout=timeout) as response:
-                    shutil.copyfileobj(response, tmp)
-                tmp.close()
-                if sha256_of(tmp.name) != expected:
-                    raise DataError(f"{base_url + name}: downloaded file's sha256 differs from the canonical one")
-                os.replace(tmp.name, final)
-            finally:
-                if os.path.exists(tmp.name):
-                    os.unlink(tmp.name)
+        with urllib.request.urlopen(base_url + name, timeout=timeout) as response:
+            data = response.read()
+        if hashlib.sha256(data).hexdigest() != expected:
+            raise DataError(f"{base_url + name}: downloaded file's sha256 differs from the canonical one")
+        write_bytes(final, data)
 
 
 def resolve_data_dir(dataset: Dataset, data_dir: str | None = None) -> str:

@@ -13,9 +13,9 @@ stays in its split however the span grows.
 import dataclasses
 import functools
 import hashlib
+import io
 import os
 import re
-import tempfile
 
 import numpy as np
 from PIL import Image
@@ -82,21 +82,14 @@ def files(span: Span) -> list[str]:
 
 
 def add_image(span_dir: str, label: int, name: str, pixels: np.ndarray) -> str:
-    """Stores one labelled grayscale image as <span_dir>/<label>/<name>.png, atomically: a reader (or
-    a run) sees the file complete or not at all. Returns its path."""
+    """Stores one labelled grayscale image as <span_dir>/<label>/<name>.png, locally or on a URI, whole:
+    a reader (or a run) sees the file complete or not at all. Returns its path."""
     if not 0 <= label < 10 or not re.fullmatch(r"[\w.-]+", name):
         raise ValueError(f"label {label!r} or name {name!r} cannot go in a span")
-    folder = os.path.join(span_dir, str(label))
-    os.makedirs(folder, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=folder, prefix=".", suffix=".png", delete=False) as partial:
-        try:
-            Image.fromarray(pixels.astype(np.uint8), mode="L").save(partial, format="PNG")
-            partial.close()
-            path = os.path.join(folder, f"{name}.png")
-            os.replace(partial.name, path)
-        finally:
-            if os.path.exists(partial.name):
-                os.unlink(partial.name)
+    encoded = io.BytesIO()  # encoded before anything is written, so a failure leaves nothing
+    Image.fromarray(pixels.astype(np.uint8), mode="L").save(encoded, format="PNG")
+    path = os.path.join(span_dir, str(label), f"{name}.png")
+    mnist_data.write_bytes(path, encoded.getvalue())
     return path
 
 

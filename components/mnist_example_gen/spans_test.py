@@ -1,9 +1,12 @@
 """Spans of new data on real MNIST test digits: label folders of PNG/JPEG and IDX pairs, local and by URI."""
 import gzip
 import os
+import uuid
 
 import numpy as np
 import pytest
+import tensorflow as tf
+from PIL import Image
 
 from components.common import DataError
 from components.mnist_example_gen import handwriting, mnist_data, spans
@@ -115,3 +118,27 @@ def test_the_fingerprint_follows_names_and_contents(tmp_path, digits):
     name = spans.files(span)[0]
     os.rename(tmp_path / "0" / name, tmp_path / "0" / name.replace("digit", "moved"))
     assert spans.fingerprint(span) != before
+
+
+def test_add_image_on_an_object_store_writes_one_whole_object_under_its_final_name(digits):
+    """ram://, TensorFlow's in-memory file system, stands in for gs://. It can rename, and it shows a
+    file from its first write rather than on close, so it cannot show that an upload is atomic. It
+    shows what the code controls: the image lands whole under its final name with nothing beside it,
+    no temporary object (on an object store a rename is a copy and a delete), and a write that fails
+    leaves nothing."""
+    images, labels = digits
+    data = f"ram://spans-test-{uuid.uuid4().hex}"
+    path = spans.add_image(os.path.join(data, "spans", "0"), int(labels[0]), "drawn", images[0])
+    assert path == f"{data}/spans/0/{labels[0]}/drawn.png"
+    (span,) = spans.find(data)
+    assert mnist_data.listdir(span.path) == [str(labels[0])]
+    assert mnist_data.listdir(os.path.join(span.path, str(labels[0]))) == ["drawn.png"]
+    (split,) = [split for split in spans.load(span).values() if len(split[1])]
+    np.testing.assert_array_equal(split[0], [handwriting.to_mnist(Image.fromarray(images[0]))])
+    assert split[1].tolist() == [labels[0]]
+
+    folder = os.path.join(data, "spans", "1", "5")
+    tf.io.gfile.makedirs(os.path.join(folder, "taken.png"))  # a directory where the image would go
+    with pytest.raises(OSError, match=rf"^{folder}/taken.png: cannot write \(.*is a directory"):
+        spans.add_image(os.path.join(data, "spans", "1"), 5, "taken", images[1])
+    assert mnist_data.listdir(folder) == ["taken.png"] and not mnist_data.listdir(os.path.join(folder, "taken.png"))
