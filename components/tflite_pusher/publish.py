@@ -66,12 +66,18 @@ def latest_metadata(serving_dir: str) -> dict | None:
     return version_metadata(serving_dir, version) if version else None
 
 
+def _write(path: str, data: bytes | str) -> None:
+    """Closed here, so that a failed upload to an object store raises instead of passing unseen."""
+    with tf.io.gfile.GFile(path, "wb" if isinstance(data, bytes) else "w") as f:
+        f.write(data)
+
+
 def _write_version(version_dir: str, tflite_model: bytes, labels: list[str], metadata_json: str,
                    saved_model_dir: str | None) -> None:
     """model.json goes last: on an object store, a version without it is incomplete."""
     tf.io.gfile.makedirs(version_dir)
-    tf.io.gfile.GFile(os.path.join(version_dir, "model.tflite"), "wb").write(tflite_model)
-    tf.io.gfile.GFile(os.path.join(version_dir, "labels.txt"), "w").write("\n".join(labels) + "\n")
+    _write(os.path.join(version_dir, "model.tflite"), tflite_model)
+    _write(os.path.join(version_dir, "labels.txt"), "\n".join(labels) + "\n")
     if saved_model_dir:
         for directory, _, files in tf.io.gfile.walk(saved_model_dir):
             relative = os.path.relpath(directory, saved_model_dir)
@@ -79,7 +85,7 @@ def _write_version(version_dir: str, tflite_model: bytes, labels: list[str], met
             tf.io.gfile.makedirs(target)
             for name in files:
                 tf.io.gfile.copy(os.path.join(directory, name), os.path.join(target, name))
-    tf.io.gfile.GFile(os.path.join(version_dir, "model.json"), "w").write(metadata_json)
+    _write(os.path.join(version_dir, "model.json"), metadata_json)
 
 
 def publish(serving_dir: str, tflite_model: bytes, labels: list[str], metadata: dict,
@@ -102,7 +108,7 @@ def publish(serving_dir: str, tflite_model: bytes, labels: list[str], metadata: 
                                 "tflite_sha256": hashlib.sha256(tflite_model).hexdigest()}, indent=2)
     if is_uri(serving_dir):
         _write_version(os.path.join(serving_dir, version), tflite_model, labels, metadata_json, saved_model_dir)
-        tf.io.gfile.GFile(os.path.join(serving_dir, LATEST_POINTER), "w").write(version + "\n")
+        _write(os.path.join(serving_dir, LATEST_POINTER), version + "\n")
     else:
         staging_root = staging_dir(serving_dir)
         shutil.rmtree(staging_root, ignore_errors=True)
