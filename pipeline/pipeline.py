@@ -21,12 +21,14 @@ from components.import_schema_gen.component import ImportSchemaGen
 from components.mnist_example_gen.component import MnistExampleGen
 from components.mnist_example_gen.mnist_data import DATASETS
 from components.strict_example_validator.component import StrictExampleValidator
+from components.tflite_pusher import publish
 from components.tflite_pusher.component import TFLitePusher
 from pipeline.config import PIPELINE_NAME, SETUP_FILE, PipelineConfig
 from pipeline.evaluation import eval_config
 from pipeline.fingerprint import source_fingerprint
 
 SCHEMA_FILE = os.path.join(os.path.dirname(__file__), "schema", "schema.pbtxt")
+BASELINE_IMPORTER = "BaselineImporter"
 
 
 def create_pipeline(config: PipelineConfig, pipeline_root: str, serving_dir: str, schema_file: str = SCHEMA_FILE,
@@ -74,9 +76,11 @@ def create_pipeline(config: PipelineConfig, pipeline_root: str, serving_dir: str
                       custom_config={**training, **code_versions})
     # Finds the last blessed model, the baseline the new one must not fall behind.
     if on_kubeflow and not keep_resolver:
-        # The serving directory (a fixed URI) as a Model; BaselineEvaluator takes its latest version.
-        baseline = Importer(source_uri=serving_dir, artifact_type=standard_artifacts.Model
-                            ).with_id("serving_dir_importer")
+        # The serving directory's LATEST file (a fixed URI) as a Model; BaselineEvaluator takes the
+        # version it names. KFP's launcher downloads every input whole, so this is a pointer, not the
+        # directory of every version. The id is an Argo task name: letters, digits and '-' only.
+        baseline = Importer(source_uri=os.path.join(serving_dir, publish.LATEST_POINTER),
+                            artifact_type=standard_artifacts.Model).with_id(BASELINE_IMPORTER)
         baseline_model, evaluator_class = baseline.outputs[IMPORT_RESULT_KEY], BaselineEvaluator
     else:
         # Locally never the candidate itself, so an unchanged rerun after a push is a full cache hit;
