@@ -92,8 +92,8 @@ def test_the_dockerfile_installs_the_locked_project_where_the_spec_looks():
 
 def test_every_module_the_compiled_spec_names_imports_from_a_clean_install(tmp_path):
     """The project built as a wheel from what the Dockerfile copies, installed alone into an empty
-    directory; each executor class and user function the spec names imports from there, not from
-    this checkout."""
+    directory; the entrypoint and each executor class and user function the spec names import from
+    there, not from this checkout."""
     compile_with_cli(tmp_path / "pipeline.yaml")
     compiled = yaml.safe_load(open(tmp_path / "pipeline.yaml"))
     paths = {args[args.index("--executor_class_path") + 1]
@@ -103,6 +103,10 @@ def test_every_module_the_compiled_spec_names_imports_from_a_clean_install(tmp_p
               for name, parameter in task.get("inputs", {}).get("parameters", {}).items()
               if name in ("run_fn", "preprocessing_fn")}
     assert {"models.trainer.run_fn", "models.preprocessing.preprocessing_fn"} <= paths
+    commands = {" ".join(executor["container"]["command"]) for executor in compiled["deploymentSpec"]["executors"].values()
+                if "container" in executor}
+    assert commands == {"python -m kubeflow.entrypoint"}
+    paths.add("kubeflow.entrypoint.main")
     context = tmp_path / "context"
     context.mkdir()
     for path in copied_by_dockerfile():

@@ -3,18 +3,22 @@
 Transform and Trainer name their code by module path (`models.preprocessing.preprocessing_fn`,
 `models.trainer.run_fn`), which the image carries, so compiling needs no storage access.
 """
+import json
 import os
 import tempfile
 
 import yaml
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
+from kubeflow import entrypoint
 from pipeline.config import PipelineConfig
 from pipeline.pipeline import create_pipeline
 
 # Where kubeflow/Dockerfile installs this project inside the image.
 IMAGE_SOURCE_DIR = "/opt/mnist-tfx"
 DATA_FINGERPRINT_TASK = "DataFingerprint"
+TFX_ENTRYPOINT = ["python", "-m", "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor"]
+ENTRYPOINT = ["python", "-m", "kubeflow.entrypoint"]
 
 
 def build_spec(config: PipelineConfig, image: str, pipeline_root: str, serving_uri: str = "",
@@ -46,8 +50,26 @@ def build_spec(config: PipelineConfig, image: str, pipeline_root: str, serving_u
             producer = parameter.get("taskOutputParameter", {})
             if producer.get("producerTask", "").removesuffix("_task") in tasks:
                 producer["producerTask"] = producer["producerTask"].removesuffix("_task")
+    use_our_entrypoint(spec)
     spec["defaultPipelineRoot"] = pipeline_root
     return spec
+
+
+def use_our_entrypoint(spec: dict) -> None:
+    """Every container runs kubeflow/entrypoint.py, told its task's name and the outputs its
+    component defines, in place of TFX's entrypoint, which cannot read what KFP's driver sends."""
+    tasks = spec["root"]["dag"]["tasks"]
+    for name, task in tasks.items():
+        component = spec["components"][task["componentRef"]["name"]]
+        container = spec["deploymentSpec"]["executors"][component["executorLabel"]].get("container")
+        if container is None:
+            continue
+        if container["command"] != TFX_ENTRYPOINT:
+            raise ValueError(f"task {name}: unexpected command {container['command']}")
+        container["command"] = ENTRYPOINT
+        outputs_spec = json.dumps(component.get("outputDefinitions", {}), sort_keys=True)
+        container["args"] = [entrypoint.TASK_FLAG, name, entrypoint.OUTPUTS_SPEC_FLAG, outputs_spec,
+                             *container["args"]]
 
 
 def write_spec(spec: dict, output_path: str) -> None:
