@@ -8,7 +8,7 @@ import os
 import sys
 import tempfile
 
-from kubeflow import endpoint, scheduling
+from kubeflow import endpoint, scheduling, storage
 
 # Settings of the local run that mean nothing in a cluster: the spec names its own locations.
 LOCAL_ONLY = ("output_dir", "data_dir", "runner")
@@ -71,13 +71,22 @@ def _config(args):
     return PipelineConfig(data_dir=args.data_uri, **settings)
 
 
-def _compile(args, output_path: str) -> dict:
+def compile_spec(args, output_path: str) -> dict:
+    """Writes the spec the flags describe; their locations are not checked (see main)."""
     from kubeflow.spec import IMAGE_SOURCE_DIR, build_spec, write_spec
     spec = build_spec(_config(args), image=args.image, pipeline_root=args.pipeline_root,
                       serving_uri=args.serving_uri, keep_resolver=args.keep_resolver,
                       source_dir=args.image_source_dir or IMAGE_SOURCE_DIR)
     write_spec(spec, output_path)
     return spec
+
+
+def _warn_if_tag(image: str) -> None:
+    """KFP's cache key holds the image as spelled (backend/src/v2/cacheutils/cache.go,
+    GenerateCacheKey), so a tag pushed again with new code keeps serving the old code's outputs."""
+    if "@sha256:" not in image:
+        print(f"mnist-tfx kubeflow: warning: --image {image} is a tag, which can move; KFP caches by the image "
+              f"as written, so give REPOSITORY@sha256:DIGEST to rerun tasks when the code changes", file=sys.stderr)
 
 
 def _target(args, credentials: endpoint.Credentials) -> dict:
@@ -91,7 +100,7 @@ def _send(args, credentials: endpoint.Credentials) -> dict:
     with tempfile.TemporaryDirectory(prefix="mnist-tfx-kfp-") as tmp:
         package_path = args.package or os.path.join(tmp, "pipeline.yaml")
         if not args.package:
-            _compile(args, package_path)
+            compile_spec(args, package_path)
         request = {**_target(args, credentials), "pipeline_root": args.pipeline_root,
                    "package": scheduling.describe_package(package_path)}
         if args.kubeflow_command == "schedule":
@@ -169,8 +178,12 @@ def main(args: argparse.Namespace) -> int:
             raise ValueError(f"--last {args.last}: give 1 or more runs")
         if args.kubeflow_command == "run" and not args.run_name:
             args.run_name = f"mnist-tfx {args.arch}"
+        if args.kubeflow_command in ("compile", "schedule", "run"):
+            storage.check(args.pipeline_root, args.data_uri, args.serving_uri)
+            if not getattr(args, "package", None):
+                _warn_if_tag(args.image)
         if args.kubeflow_command == "compile":
-            spec = _compile(args, args.output)
+            spec = compile_spec(args, args.output)
             tasks = sorted(spec["root"]["dag"]["tasks"])
             print(f"wrote {args.output}: {len(tasks)} tasks ({', '.join(tasks)}), image {args.image}")
             if not args.keep_resolver:

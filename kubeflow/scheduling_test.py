@@ -35,7 +35,7 @@ import pytest
 import yaml
 
 from kubeflow import endpoint, scheduling
-from tests.helpers import KUBEFLOW_COMPILE, compile_with_cli, mnist_tfx
+from tests.helpers import KUBEFLOW_COMPILE, compile_unchecked, compile_with_cli, mnist_tfx
 
 API = "/apis/v2beta1"
 USER = "alice@example.com"
@@ -273,6 +273,20 @@ def test_dry_run_sends_nothing_and_a_crontab_line_is_refused(kfp_api):
         scheduling.check_cron("0 3 * * *")
 
 
+def test_a_root_tensorflow_cannot_open_is_refused_before_anything_is_sent(kfp_api, tmp_path):
+    """Standalone KFP's default root, minio://: a run there would fail inside its first task."""
+    package = tmp_path / "pipeline.yaml"
+    compile_with_cli(package)
+    for command in ("schedule", "run"):
+        request = [*KUBEFLOW_COMPILE, "--endpoint", kfp_api.endpoint, "--package", str(package), *CRON]
+        request[1] = command
+        request[request.index("--pipeline-root") + 1] = "minio://mlpipeline/v2/artifacts"
+        result = mnist_tfx(*(request if command == "schedule" else request[:-2]))
+        assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+        assert result.stderr.startswith("mnist-tfx kubeflow: --pipeline-root minio://mlpipeline/v2/artifacts: ")
+    assert kfp_api.requests == []
+
+
 def test_an_unreachable_endpoint_is_one_line_and_exit_1(tmp_path):
     package = tmp_path / "pipeline.yaml"
     compile_with_cli(package)
@@ -286,7 +300,7 @@ def test_an_unreachable_endpoint_is_one_line_and_exit_1(tmp_path):
 
 CRON = ("--cron", "0 0 3 * * *")
 TASKS = ["DataFingerprint", "MnistExampleGen", "StatisticsGen", "ImportSchemaGen", "StrictExampleValidator",
-         "Transform", "Trainer", "serving_dir_importer", "Evaluator", "TFLitePusher"]
+         "Transform", "Trainer", "BaselineImporter", "Evaluator", "TFLitePusher"]
 UP_TO_TRAINER = TASKS[:TASKS.index("Trainer")]
 
 
@@ -295,9 +309,7 @@ def local_package(tmp_path_factory):
     """A spec whose pipeline root is on local disk, where a test writes what its runs wrote."""
     bucket = tmp_path_factory.mktemp("bucket")
     package, pipeline_root = str(bucket / "pipeline.yaml"), str(bucket / "mnist-tfx")
-    result = mnist_tfx("kubeflow", "compile", "--output", package, "--pipeline-root", pipeline_root,
-                       "--data-uri", str(bucket / "mnist"))
-    assert result.returncode == 0, result.stderr[-3000:]
+    compile_unchecked(package, "--pipeline-root", pipeline_root, "--data-uri", str(bucket / "mnist"))
     return package, pipeline_root
 
 
@@ -425,9 +437,8 @@ def test_a_multi_user_endpoint_gets_namespace_and_credentials_and_no_output_or_f
         return [r for r in kfp_api.requests[start:] if r.path != f"{API}/healthz"]
 
     try:
-        # The runs write to s3://, which this machine cannot read (no TensorFlow file system plugin for it).
         schedule = kubeflow("schedule", "--namespace", "team-a", "--token-file", str(held / "token"), "--package",
-                            package, "--pipeline-root", "s3://bucket/mnist-tfx", "--data-uri", "unused", *CRON)
+                            package, "--pipeline-root", "gs://bucket/mnist-tfx", "--data-uri", "unused", *CRON)
         assert schedule.returncode == 0, schedule.stderr[-3000:]
         assert json.loads(schedule.stdout)["credentials"] == f"the bearer token in {held / 'token'}"
         assert {(r.headers.get("authorization"), r.namespace) for r in calls_since(0)} == {(f"Bearer {token}", "team-a")}
@@ -436,6 +447,9 @@ def test_a_multi_user_endpoint_gets_namespace_and_credentials_and_no_output_or_f
         assert [e["namespace"] for e in sent(kfp_api, "POST", "/experiments")] == ["team-a"]
 
         [recurring_run] = kfp_api.recurring_runs.values()
+        # Made elsewhere (the KFP UI) to write to s3://, which this machine cannot read: no TensorFlow
+        # file system plugin for it loads.
+        recurring_run["runtime_config"]["pipeline_root"] = "s3://bucket/mnist-tfx"
         kfp_api.fire(recurring_run["recurring_run_id"], datetime.datetime(2026, 1, 1, 3, tzinfo=datetime.timezone.utc),
                      ran=TASKS)
         start = len(kfp_api.requests)
