@@ -9,7 +9,7 @@ MNIST_DIR ?= $(wildcard $(abspath ../shared/data/mnist))
 export MNIST_DIR
 export TF_USE_LEGACY_KERAS := 1
 
-.PHONY: setup run test clean bench bench-accuracy bench-tflite bench-retraining
+.PHONY: setup run test clean bench bench-accuracy bench-tflite bench-retraining bench-kfp-downloads
 
 # The venv (scripts/setup_venv.sh), then chromium, Node.js and the browser tests' npm packages.
 setup:
@@ -37,3 +37,6 @@ bench-tflite: setup
 
 bench-retraining: setup
 	$(PYTHON) benchmarks/retraining.py $(ARGS)
+
+bench-kfp-downloads: setup
+	$(PYTHON) benchmarks/kfp_downloads.py $(ARGS)

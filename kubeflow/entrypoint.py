@@ -88,6 +88,7 @@ def _json(args: argparse.Namespace, flag: str) -> dict:
 
 
 def main(argv: list[str]) -> int:
+    """1 for an ExecutorInput it cannot adapt; otherwise TFX runs, and absl's app exits with its outcome."""
     args, beam_args = _parse(argv)
     try:
         if not args.executor_class_path:
@@ -102,9 +103,8 @@ def main(argv: list[str]) -> int:
     parsed = argparse.Namespace(executor_class_path=args.executor_class_path,
                                 json_serialized_invocation_args=json.dumps(executor_input),
                                 json_serialized_inputs_spec_args=args.json_serialized_inputs_spec_args)
-    # absl's app initialises its flags and logging, as TFX's own `__main__` does.
+    # absl's app initialises its flags and logging, and exits, as TFX's own `__main__` does.
     app.run(lambda _: kubeflow_v2_run_executor.main((parsed, beam_args)), argv=[sys.argv[0]])
-    return 0
 
 
 if __name__ == "__main__":

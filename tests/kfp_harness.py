@@ -20,11 +20,13 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import uuid
 
 import yaml
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STORE = ".kfp-harness-metadata.json"
 BUCKET = "harness-bucket"  # the name the rules see the local directory under, as gs://BUCKET
 EXECUTOR_LOGS = "executor-logs"
@@ -54,6 +56,13 @@ class Bucket:
 
     def as_local(self, remote: str) -> str:
         return self.directory + remote.removeprefix(f"gs://{BUCKET}")
+
+
+def pod_environment() -> dict:
+    """What a pod of kubeflow/Dockerfile's image has: its ENV lines, this venv's python as `python`."""
+    dockerfile = open(os.path.join(REPO, "kubeflow", "Dockerfile")).read()
+    image_env = dict(re.findall(r"^ENV (\w+)=(\S+)$", dockerfile, re.M))
+    return {**os.environ, **image_env, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
 
 
 # --- Run creation: the API server compiles the run to an Argo Workflow and validates it --------

@@ -8,7 +8,6 @@ with nothing new, trains and pushes nothing: KFP's cache does it, keyed on DataF
 negative controls run TFX's stock entrypoint through the same harness, which must fail as it fails
 on real clusters."""
 import os
-import re
 
 import pytest
 import yaml
@@ -19,18 +18,10 @@ from kubeflow import entrypoint, spec
 from pipeline.evaluation import read_evaluation
 from pipeline.pipeline import BASELINE_IMPORTER
 from tests import kfp_harness
-from tests.helpers import (BIN_DIR, RETRAINING_ARGS, compile_unchecked, linked_data_dir, snapshot,
-                           write_sklearn_digits)
+from tests.helpers import RETRAINING_ARGS, compile_unchecked, linked_data_dir, snapshot, write_sklearn_digits
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = kfp_harness.REPO
 IMAGE = "registry.example/mnist-tfx@sha256:" + "0" * 64
-
-
-def pod_environment() -> dict:
-    """What a pod of kubeflow/Dockerfile's image has: its ENV lines, this venv's python as `python`."""
-    dockerfile = open(os.path.join(os.path.dirname(spec.__file__), "Dockerfile")).read()
-    image_env = dict(re.findall(r"^ENV (\w+)=(\S+)$", dockerfile, re.M))
-    return {**os.environ, **image_env, "PATH": BIN_DIR + os.pathsep + os.environ["PATH"]}
 
 
 def compile_spec(output: str, bucket, data, *extra) -> None:
@@ -72,7 +63,7 @@ def scenario(mnist_dir, tmp_path_factory):
     compile_spec(pipeline_yaml, bucket, data)
 
     def run(run_id, spec_path=pipeline_yaml, **options):
-        return kfp_harness.run(spec_path, str(bucket), run_id, env=pod_environment(), cwd=REPO, **options)
+        return kfp_harness.run(spec_path, str(bucket), run_id, env=kfp_harness.pod_environment(), cwd=REPO, **options)
 
     serving = f"file://{bucket / 'serving'}"
     runs = {"run-1": run("run-1")}
@@ -157,7 +148,7 @@ def test_the_harness_refuses_a_task_name_argo_refuses(scenario, tmp_path):
     with open(tmp_path / "underscore.yaml", "w") as f:
         yaml.safe_dump(compiled, f)
     with pytest.raises(kfp_harness.NotSupportedByKfp, match="'serving_dir_importer' is invalid"):
-        kfp_harness.run(str(tmp_path / "underscore.yaml"), str(tmp_path), "run-1", pod_environment(), REPO)
+        kfp_harness.run(str(tmp_path / "underscore.yaml"), str(tmp_path), "run-1", kfp_harness.pod_environment(), REPO)
     assert os.listdir(tmp_path) == ["underscore.yaml"]
 
 
@@ -166,5 +157,5 @@ def test_a_resolver_fails_the_run_before_any_task_runs(scenario, tmp_path):
     spec_path = str(tmp_path / "vertex.yaml")
     compile_spec(spec_path, tmp_path, scenario["data"], "--keep-resolver")
     with pytest.raises(kfp_harness.NotSupportedByKfp, match="non-container and non-importer executor"):
-        kfp_harness.run(spec_path, str(tmp_path), "run-1", pod_environment(), REPO)
+        kfp_harness.run(spec_path, str(tmp_path), "run-1", kfp_harness.pod_environment(), REPO)
     assert sorted(os.listdir(tmp_path)) == ["vertex.yaml"]
