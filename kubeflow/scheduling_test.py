@@ -447,8 +447,7 @@ def test_a_multi_user_endpoint_gets_namespace_and_credentials_and_no_output_or_f
         assert [e["namespace"] for e in sent(kfp_api, "POST", "/experiments")] == ["team-a"]
 
         [recurring_run] = kfp_api.recurring_runs.values()
-        # Made elsewhere (the KFP UI) to write to s3://, which this machine cannot read: no TensorFlow
-        # file system plugin for it loads.
+        # Made elsewhere (the KFP UI) to write to s3://, for which no TensorFlow 2.21 file system plugin loads.
         recurring_run["runtime_config"]["pipeline_root"] = "s3://bucket/mnist-tfx"
         kfp_api.fire(recurring_run["recurring_run_id"], datetime.datetime(2026, 1, 1, 3, tzinfo=datetime.timezone.utc),
                      ran=TASKS)
