@@ -87,3 +87,12 @@ def exported_mlp(transform_output, mnist_train_slice, tmp_path_factory):
     export_dir = str(tmp_path_factory.mktemp("model"))
     trainer.export(model, transform_output, export_dir)
     return export_dir
+
+
+@pytest.fixture(scope="session")
+def kubeflow_spec(tmp_path_factory):
+    """One `mnist-tfx kubeflow compile` with tests/helpers.py's KUBEFLOW_COMPILE flags, read by the
+    kubeflow/ tests: (the finished process, the spec's path). Nothing may write to it."""
+    from tests.helpers import compile_with_cli
+    path = tmp_path_factory.mktemp("kubeflow-spec") / "pipeline.yaml"
+    return compile_with_cli(path), path

@@ -15,7 +15,6 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 from kubeflow import spec
-from tests.helpers import compile_with_cli
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCKERFILE = open(os.path.join(REPO, "kubeflow", "Dockerfile")).read()
@@ -90,12 +89,11 @@ def test_the_dockerfile_installs_the_locked_project_where_the_spec_looks():
     assert "--no-deps -c constraints.txt tflite-support" in DOCKERFILE
 
 
-def test_every_module_the_compiled_spec_names_imports_from_a_clean_install(tmp_path):
+def test_every_module_the_compiled_spec_names_imports_from_a_clean_install(kubeflow_spec, tmp_path):
     """The project built as a wheel from what the Dockerfile copies, installed alone into an empty
     directory; the entrypoint and each executor class and user function the spec names import from
     there, not from this checkout."""
-    compile_with_cli(tmp_path / "pipeline.yaml")
-    compiled = yaml.safe_load(open(tmp_path / "pipeline.yaml"))
+    compiled = yaml.safe_load(open(kubeflow_spec[1]))
     paths = {args[args.index("--executor_class_path") + 1]
              for executor in compiled["deploymentSpec"]["executors"].values() if "container" in executor
              for args in [executor["container"]["args"]]}

@@ -35,7 +35,7 @@ import pytest
 import yaml
 
 from kubeflow import endpoint, scheduling
-from tests.helpers import KUBEFLOW_COMPILE, compile_unchecked, compile_with_cli, mnist_tfx
+from tests.helpers import KUBEFLOW_COMPILE, compile_unchecked, mnist_tfx
 
 API = "/apis/v2beta1"
 USER = "alice@example.com"
@@ -222,9 +222,8 @@ def sent(kfp_api, method, path):
     return [r.body for r in kfp_api.requests if (r.method, r.path) == (method, API + path)]
 
 
-def test_schedule_creates_then_replaces_a_recurring_run_by_name(kfp_api, tmp_path):
-    package = tmp_path / "pipeline.yaml"
-    compile_with_cli(package)
+def test_schedule_creates_then_replaces_a_recurring_run_by_name(kfp_api, kubeflow_spec):
+    package = kubeflow_spec[1]
     schedule = [*KUBEFLOW_COMPILE, "--endpoint", kfp_api.endpoint, "--package", str(package), "--experiment", "nightly",
                 "--max-concurrency", "1", "--no-catchup"]
     schedule[1] = "schedule"
@@ -273,10 +272,9 @@ def test_dry_run_sends_nothing_and_a_crontab_line_is_refused(kfp_api):
         scheduling.check_cron("0 3 * * *")
 
 
-def test_a_root_tensorflow_cannot_open_is_refused_before_anything_is_sent(kfp_api, tmp_path):
+def test_a_root_tensorflow_cannot_open_is_refused_before_anything_is_sent(kfp_api, kubeflow_spec):
     """Standalone KFP's default root, minio://: a run there would fail inside its first task."""
-    package = tmp_path / "pipeline.yaml"
-    compile_with_cli(package)
+    package = kubeflow_spec[1]
     for command in ("schedule", "run"):
         request = [*KUBEFLOW_COMPILE, "--endpoint", kfp_api.endpoint, "--package", str(package), *CRON]
         request[1] = command
@@ -287,9 +285,8 @@ def test_a_root_tensorflow_cannot_open_is_refused_before_anything_is_sent(kfp_ap
     assert kfp_api.requests == []
 
 
-def test_an_unreachable_endpoint_is_one_line_and_exit_1(tmp_path):
-    package = tmp_path / "pipeline.yaml"
-    compile_with_cli(package)
+def test_an_unreachable_endpoint_is_one_line_and_exit_1(kubeflow_spec):
+    package = kubeflow_spec[1]
     run = [*KUBEFLOW_COMPILE, "--endpoint", "http://127.0.0.1:9", "--package", str(package)]
     run[1] = "run"
     result = mnist_tfx(*run)

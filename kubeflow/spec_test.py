@@ -16,11 +16,9 @@ TASKS = {"MnistExampleGen", "ImportSchemaGen", "StatisticsGen", "StrictExampleVa
 KUBEFLOW_ONLY = {"DataFingerprint", "BaselineImporter"}
 
 
-@pytest.fixture(scope="module")
-def compiled(tmp_path_factory):
-    """One `mnist-tfx kubeflow compile` with KUBEFLOW_COMPILE's flags: (its result, the spec's path)."""
-    path = tmp_path_factory.mktemp("compiled") / "pipeline.yaml"
-    return compile_with_cli(path), path
+@pytest.fixture
+def compiled(kubeflow_spec):
+    return kubeflow_spec
 
 
 def load(path) -> pipeline_spec_pb2.PipelineSpec:
@@ -134,7 +132,7 @@ def test_a_location_kfp_or_tensorflow_cannot_use_is_refused_in_one_line_before_a
     assert os.listdir(tmp_path) == []
 
 
-def test_an_image_by_digest_compiles_quietly_and_a_tag_is_warned_about_in_one_line(tmp_path):
+def test_an_image_by_digest_compiles_quietly_and_a_tag_is_warned_about_in_one_line(compiled, tmp_path):
     """KFP's cache key holds the image as written, never its digest (backend/src/v2/cacheutils/cache.go,
     GenerateCacheKey; driver/cache.go, getFingerPrint)."""
     digest = "registry.example/mnist-tfx@sha256:" + "ab" * 32
@@ -143,7 +141,7 @@ def test_an_image_by_digest_compiles_quietly_and_a_tag_is_warned_about_in_one_li
     by_digest = mnist_tfx(*command)
     assert by_digest.returncode == 0 and by_digest.stderr == "", by_digest.stderr
     assert f"image: {digest}\n" in (tmp_path / "pipeline.yaml").read_text()
-    by_tag = compile_with_cli(tmp_path / "tagged.yaml")
+    by_tag, _ = compiled  # KUBEFLOW_COMPILE gives a tag
     (warning,) = by_tag.stderr.splitlines()
     assert warning.startswith("mnist-tfx kubeflow: warning: --image registry.example/mnist-tfx:7 is a tag")
 
