@@ -16,17 +16,12 @@ TASKS = {"MnistExampleGen", "ImportSchemaGen", "StatisticsGen", "StrictExampleVa
 KUBEFLOW_ONLY = {"DataFingerprint", "BaselineImporter"}
 
 
-@pytest.fixture
-def compiled(kubeflow_spec):
-    return kubeflow_spec
-
-
 def load(path) -> pipeline_spec_pb2.PipelineSpec:
     return json_format.ParseDict(yaml.safe_load(open(path)), pipeline_spec_pb2.PipelineSpec())
 
 
-def test_compiled_spec_holds_the_whole_dag_with_our_image_and_caching(compiled):
-    result, path = compiled
+def test_compiled_spec_holds_the_whole_dag_with_our_image_and_caching(kubeflow_spec):
+    result, path = kubeflow_spec
     assert "10 tasks" in result.stdout and "baseline: the latest version in the serving directory" in result.stdout
     pipeline_spec = load(path)
     tasks = pipeline_spec.root.dag.tasks
@@ -46,11 +41,11 @@ def test_compiled_spec_holds_the_whole_dag_with_our_image_and_caching(compiled):
     assert (training["arch"], training["epochs"]) == ("mlp", 5)
 
 
-def test_every_input_is_in_the_form_the_open_source_kfp_driver_resolves(compiled):
+def test_every_input_is_in_the_form_the_open_source_kfp_driver_resolves(kubeflow_spec):
     """kubeflow/pipelines backend/src/v2/driver/resolve.go resolves `runtimeValue.constant` only (the
     deprecated `constantValue` of schema 2.0.0 fails: "param runtime value spec of type … not
     implemented"); TFX's entrypoint reads execution properties from the inputs spec it passes in 2.1."""
-    compiled = yaml.safe_load(open(compiled[1]))
+    compiled = yaml.safe_load(open(kubeflow_spec[1]))
     assert compiled["schemaVersion"] == "2.1.0"
     parameters = [parameter for task in compiled["root"]["dag"]["tasks"].values()
                   for parameter in task.get("inputs", {}).get("parameters", {}).values()]
@@ -67,25 +62,25 @@ def test_every_input_is_in_the_form_the_open_source_kfp_driver_resolves(compiled
         assert args[args.index("--json_serialized_inputs_spec_args") + 1].startswith("{")
 
 
-def test_compiling_twice_gives_identical_files(compiled, tmp_path):
+def test_compiling_twice_gives_identical_files(kubeflow_spec, tmp_path):
     compile_with_cli(tmp_path / "second.yaml")
-    assert compiled[1].read_bytes() == (tmp_path / "second.yaml").read_bytes()
+    assert kubeflow_spec[1].read_bytes() == (tmp_path / "second.yaml").read_bytes()
 
 
-def test_example_gen_is_cached_on_the_data_fingerprint_under_the_task_name_kfp_looks_up(compiled):
+def test_example_gen_is_cached_on_the_data_fingerprint_under_the_task_name_kfp_looks_up(kubeflow_spec):
     """KFP's driver finds a parameter's producer by its task name (backend/src/v2/driver/resolve.go,
     resolveUpstreamParameters); TFX writes `<id>_task`, which build_spec corrects."""
-    tasks = yaml.safe_load(open(compiled[1]))["root"]["dag"]["tasks"]
+    tasks = yaml.safe_load(open(kubeflow_spec[1]))["root"]["dag"]["tasks"]
     assert tasks["MnistExampleGen"]["inputs"]["parameters"]["data_fingerprint"] == {
         "taskOutputParameter": {"producerTask": "DataFingerprint", "outputParameterKey": "fingerprint"}}
     assert tasks["MnistExampleGen"]["dependentTasks"] == ["DataFingerprint"]
 
 
-def test_the_baseline_is_the_serving_directory_latest_file_imported_once_under_one_id(compiled):
+def test_the_baseline_is_the_serving_directory_latest_file_imported_once_under_one_id(kubeflow_spec):
     """KFP's launcher downloads every input artifact whole before a task runs
     (backend/src/v2/component/launcher_v2.go, downloadArtifacts): the baseline is the LATEST file,
     a few bytes, not the directory of every version pushed."""
-    compiled = yaml.safe_load(open(compiled[1]))
+    compiled = yaml.safe_load(open(kubeflow_spec[1]))
     importer = compiled["deploymentSpec"]["executors"]["BaselineImporter_executor"]["importer"]
     assert importer["artifactUri"] == {"constant": "gs://bucket/mnist-tfx/serving/LATEST"}
     assert not importer.get("reimport")  # same artifact ID each run, so an unchanged run stays cached
@@ -93,21 +88,21 @@ def test_the_baseline_is_the_serving_directory_latest_file_imported_once_under_o
     assert evaluator == {"taskOutputArtifact": {"producerTask": "BaselineImporter", "outputArtifactKey": "result"}}
 
 
-def test_every_task_name_is_one_argo_accepts(compiled):
+def test_every_task_name_is_one_argo_accepts(kubeflow_spec):
     """KFP makes each task key an Argo DAG task name, and `<key>-driver` another
     (backend/src/v2/compiler/argocompiler/dag.go, task); the API server validates the workflow before
     the run exists (apiserver/resource/resource_manager.go, CreateRun). Argo's rule, from
     argo-workflows v4.0.8 workflow/validate/validate.go: workflowFieldNameFmt, workflowFieldMaxLength
     (128), and no leading digit with `depends`, which KFP always sets."""
-    tasks = yaml.safe_load(open(compiled[1]))["root"]["dag"]["tasks"]
+    tasks = yaml.safe_load(open(kubeflow_spec[1]))["root"]["dag"]["tasks"]
     for name in tasks:
         for argo_name in (name, f"{name}-driver"):
             assert re.fullmatch(r"[a-zA-Z0-9][-a-zA-Z0-9]*", argo_name) and len(argo_name) <= 128, argo_name
             assert not argo_name[0].isdigit(), argo_name
 
 
-def test_every_container_runs_our_entrypoint_told_its_task_and_outputs(compiled):
-    compiled = yaml.safe_load(open(compiled[1]))
+def test_every_container_runs_our_entrypoint_told_its_task_and_outputs(kubeflow_spec):
+    compiled = yaml.safe_load(open(kubeflow_spec[1]))
     containers = 0
     for name, task in compiled["root"]["dag"]["tasks"].items():
         component = compiled["components"][task["componentRef"]["name"]]
@@ -132,7 +127,7 @@ def test_a_location_kfp_or_tensorflow_cannot_use_is_refused_in_one_line_before_a
     assert os.listdir(tmp_path) == []
 
 
-def test_an_image_by_digest_compiles_quietly_and_a_tag_is_warned_about_in_one_line(compiled, tmp_path):
+def test_an_image_by_digest_compiles_quietly_and_a_tag_is_warned_about_in_one_line(kubeflow_spec, tmp_path):
     """KFP's cache key holds the image as written, never its digest (backend/src/v2/cacheutils/cache.go,
     GenerateCacheKey; driver/cache.go, getFingerPrint)."""
     digest = "registry.example/mnist-tfx@sha256:" + "ab" * 32
@@ -141,7 +136,7 @@ def test_an_image_by_digest_compiles_quietly_and_a_tag_is_warned_about_in_one_li
     by_digest = mnist_tfx(*command)
     assert by_digest.returncode == 0 and by_digest.stderr == "", by_digest.stderr
     assert f"image: {digest}\n" in (tmp_path / "pipeline.yaml").read_text()
-    by_tag, _ = compiled  # KUBEFLOW_COMPILE gives a tag
+    by_tag, _ = kubeflow_spec  # KUBEFLOW_COMPILE gives a tag
     (warning,) = by_tag.stderr.splitlines()
     assert warning.startswith("mnist-tfx kubeflow: warning: --image registry.example/mnist-tfx:7 is a tag")
 

@@ -149,8 +149,8 @@ def _data_error_in(exc: BaseException):
 
 
 def _evaluation(run):
-    """The Evaluator's results (pipeline.evaluation.Evaluation), or None if it did not finish."""
-    from pipeline.evaluation import read_evaluation
+    """The Evaluator's results (components.baseline_evaluator.evaluation.Evaluation), or None if it did not finish."""
+    from components.baseline_evaluator.evaluation import read_evaluation
     evaluator = run.component("Evaluator")
     return read_evaluation(run.output("Evaluator", "evaluation")["uri"]) if evaluator and evaluator.state in (
         "complete", "cached") else None

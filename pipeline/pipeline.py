@@ -24,7 +24,7 @@ from components.strict_example_validator.component import StrictExampleValidator
 from components.tflite_pusher import publish
 from components.tflite_pusher.component import TFLitePusher
 from pipeline.config import PIPELINE_NAME, SETUP_FILE, PipelineConfig
-from pipeline.evaluation import eval_config
+from components.baseline_evaluator.evaluation import eval_config
 from pipeline.fingerprint import source_fingerprint
 
 SCHEMA_FILE = os.path.join(os.path.dirname(__file__), "schema", "schema.pbtxt")

@@ -20,7 +20,7 @@ from components.tflite_pusher import tflite
 from models.features import IMAGES_INPUT_KEY, OUTPUT_KEY, SERVING_IMAGES_SIGNATURE
 from pipeline import latency, outcome
 from pipeline.config import PipelineConfig
-from pipeline.evaluation import read_evaluation
+from components.baseline_evaluator.evaluation import read_evaluation
 
 matplotlib.use("Agg")
 from matplotlib import pyplot, ticker  # noqa: E402  (after choosing the file-only backend)

@@ -15,7 +15,7 @@ import yaml
 from components.mnist_example_gen import spans
 from components.tflite_pusher import publish, tflite
 from kubeflow import entrypoint, spec
-from pipeline.evaluation import read_evaluation
+from components.baseline_evaluator.evaluation import read_evaluation
 from pipeline.pipeline import BASELINE_IMPORTER
 from tests import kfp_harness
 from tests.helpers import RETRAINING_ARGS, compile_unchecked, linked_data_dir, snapshot, write_sklearn_digits

@@ -15,7 +15,7 @@ from components.mnist_example_gen.examples import read_examples
 from components.tflite_pusher import publish, tflite
 from pipeline import outcome
 from pipeline.config import PipelineConfig
-from pipeline.evaluation import evaluated_accuracy
+from components.baseline_evaluator.evaluation import evaluated_accuracy
 from tests.helpers import BIN_DIR, COMPONENTS, SLICE_ARGS, ServingWatcher, mnist_tfx, snapshot, write_idx
 
 

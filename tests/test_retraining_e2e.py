@@ -9,7 +9,7 @@ from components.mnist_example_gen import spans
 from components.tflite_pusher import publish, tflite
 from pipeline import outcome
 from pipeline.config import PipelineConfig
-from pipeline.evaluation import read_evaluation
+from components.baseline_evaluator.evaluation import read_evaluation
 from tests.helpers import RETRAINING_ARGS, linked_data_dir, mnist_tfx, snapshot, write_sklearn_digits
 
 

@@ -12,7 +12,7 @@ from PIL import Image
 
 from pipeline import outcome
 from pipeline.config import PipelineConfig
-from pipeline.evaluation import evaluated_accuracy, read_evaluation
+from components.baseline_evaluator.evaluation import evaluated_accuracy, read_evaluation
 from tests.helpers import COMPONENTS, mnist_tfx, require
 
 RUN_ARGS = ["--max-train-examples", "30000", "--max-eval-examples", "2000", "--epochs", "4",

@@ -11,7 +11,7 @@ from components.mnist_example_gen import mnist_data
 from components.mnist_example_gen.examples import read_examples
 from pipeline import outcome
 from pipeline.config import PipelineConfig
-from pipeline.evaluation import read_evaluation
+from components.baseline_evaluator.evaluation import read_evaluation
 from tests.helpers import SLICE_ARGS, linked_data_dir, mnist_tfx, write_idx, write_png_span
 
 

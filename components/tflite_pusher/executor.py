@@ -10,7 +10,7 @@ from tfx.types import artifact_utils, standard_component_specs
 
 from components.mnist_example_gen.executor import SPANS_PROPERTY
 from components.tflite_pusher import runner
-from pipeline.evaluation import blessing_failures, evaluated_accuracy
+from components.baseline_evaluator.evaluation import blessing_failures, evaluated_accuracy
 
 REASON_KEY = "not_pushed_reason"
 TFLITE_ACCURACY_KEY = "tflite_accuracy"
