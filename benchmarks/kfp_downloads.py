@@ -13,7 +13,6 @@ Importer brings in the LATEST file) and as compiled before (it brought in the se
 which the same download rule copies whole). Results: benchmarks/results/kfp_downloads.{json,md}.
 """
 import argparse
-import json
 import os
 import sys
 import tempfile

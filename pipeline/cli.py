@@ -45,10 +45,11 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 def serve_command(args: argparse.Namespace) -> int:
     from components.common import is_uri
-    from components.mnist_example_gen import mnist_data
+    from components import files
+    from components.mnist_example_gen import datasets, download
     from pipeline import serve
-    data_dir = args.data_dir or os.environ.get("MNIST_DIR") or mnist_data.default_cache_dir(mnist_data.MNIST)
-    if not mnist_data.isdir(data_dir):
+    data_dir = args.data_dir or os.environ.get("MNIST_DIR") or download.default_cache_dir(datasets.MNIST)
+    if not files.isdir(data_dir):
         if args.data_dir:
             print(f"mnist-tfx serve: {data_dir}: data directory does not exist", file=sys.stderr)
             return EXIT_BAD_INPUT
@@ -255,7 +256,7 @@ def runs_command(args: argparse.Namespace) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     from components.common import DataError
-    from components.mnist_example_gen import mnist_data, spans
+    from components.mnist_example_gen import datasets, mnist_data, spans
     from pipeline import outcome, progress, runner
     from pipeline.config import PipelineConfig
 
@@ -267,8 +268,8 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         _check_output_dir(config.output_dir)
         config = runner.resolve_data(config)
-        for split in mnist_data.SPLIT_SOURCES:  # fail fast, before any component runs
-            mnist_data.check_split(config.data_dir, split, mnist_data.DATASETS[config.dataset])
+        for split in datasets.SPLIT_SOURCES:  # fail fast, before any component runs
+            mnist_data.check_split(config.data_dir, split, datasets.DATASETS[config.dataset])
         for span in spans.find(config.data_dir, config.max_spans):
             spans.load(span)
     except DataError as e:

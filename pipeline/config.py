@@ -4,7 +4,7 @@ import dataclasses
 import os
 import shlex
 
-from components.mnist_example_gen.mnist_data import DATASETS
+from components.mnist_example_gen.datasets import DATASETS
 from components.tflite_pusher.tflite import QUANTIZATIONS
 from models.architectures import ARCHITECTURES
 from models.trainer import DISTRIBUTIONS, LR_SCHEDULES, TrainingConfig

@@ -19,7 +19,7 @@ from components.baseline_evaluator.component import BaselineEvaluator
 from components.data_fingerprint.component import DataFingerprint
 from components.import_schema_gen.component import ImportSchemaGen
 from components.mnist_example_gen.component import MnistExampleGen
-from components.mnist_example_gen.mnist_data import DATASETS
+from components.mnist_example_gen.datasets import DATASETS
 from components.strict_example_validator.component import StrictExampleValidator
 from components.tflite_pusher import publish
 from components.tflite_pusher.component import TFLitePusher

@@ -14,7 +14,7 @@ import tensorflow as tf
 from tfx.utils import path_utils
 
 from components.common import is_uri
-from components.mnist_example_gen import mnist_data
+from components import files
 from components.mnist_example_gen.examples import read_examples
 from components.tflite_pusher import tflite
 from models.features import IMAGES_INPUT_KEY, OUTPUT_KEY, SERVING_IMAGES_SIGNATURE
@@ -110,7 +110,7 @@ def worst_figure(worst: list) -> str:
 def _files_with_hashes(data_dir: str) -> list:
     if is_uri(data_dir) or not os.path.isdir(data_dir):
         return [(data_dir, None, None)]
-    return [(path, os.path.getsize(path), mnist_data.sha256_of(path))
+    return [(path, os.path.getsize(path), files.sha256_of(path))
             for path in sorted(glob.glob(os.path.join(data_dir, "*"))) if os.path.isfile(path)]
 
 

@@ -10,7 +10,7 @@ from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from tfx.orchestration.beam.beam_dag_runner import BeamDagRunner
 from tfx.orchestration.metadata import sqlite_metadata_connection_config
 
-from components.mnist_example_gen import mnist_data
+from components.mnist_example_gen import datasets, download
 from pipeline.config import PipelineConfig
 from pipeline.pipeline import create_pipeline
 
@@ -19,7 +19,7 @@ ORCHESTRATORS = {"beam": BeamDagRunner, "local": LocalDagRunner}
 
 def resolve_data(config: PipelineConfig) -> PipelineConfig:
     """The config with an absolute data dir (given, cached or downloaded); raises DataError if none."""
-    data_dir = mnist_data.resolve_data_dir(mnist_data.DATASETS[config.dataset], config.data_dir or None)
+    data_dir = download.resolve_data_dir(datasets.DATASETS[config.dataset], config.data_dir or None)
     return dataclasses.replace(config, data_dir=data_dir, output_dir=os.path.abspath(config.output_dir))
 
 

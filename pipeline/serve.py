@@ -24,7 +24,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from components.common import DataError, is_uri
-from components.mnist_example_gen import handwriting, mnist_data, spans
+from components import files
+from components.mnist_example_gen import handwriting, spans
 
 WEB_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "web")
 MAX_PNG_BYTES = 512 * 1024
@@ -72,7 +73,7 @@ class Store:
 
     def model_json(self) -> dict | None:
         version_dir = self.latest_version_dir()
-        return json.loads(mnist_data.read_bytes(os.path.join(version_dir, "model.json"))) if version_dir else None
+        return json.loads(files.read_bytes(os.path.join(version_dir, "model.json"))) if version_dir else None
 
     def _pending_spans(self) -> tuple[list[spans.Span], int]:
         """The spans the latest model was not trained on, and the span number corrections go to:
@@ -90,8 +91,8 @@ class Store:
         if not self.data_dir:
             return {"model": model, "waiting": None, "next_span": None}
         pending, next_span = self._pending_spans()
-        waiting = sum(len(mnist_data.listdir(folder)) for span in pending for label in range(10)
-                      if mnist_data.isdir(folder := os.path.join(span.path, str(label))))
+        waiting = sum(len(files.listdir(folder)) for span in pending for label in range(10)
+                      if files.isdir(folder := os.path.join(span.path, str(label))))
         return {"model": model, "waiting": waiting, "next_span": f"span-{next_span}"}
 
     def add_correction(self, image: Image.Image, label: int) -> str:
@@ -154,7 +155,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         return super().do_GET()
 
     def _send_file(self, file_path: str) -> None:
-        data = mnist_data.read_bytes(file_path)
+        data = files.read_bytes(file_path)
         self.send_response(200)
         self.send_header("Content-Type", self.guess_type(file_path))
         self.send_header("Content-Length", str(len(data)))

@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from components.mnist_example_gen import handwriting, mnist_data, spans
+from components import files
+from components.mnist_example_gen import handwriting, spans
 from components.mnist_example_gen.examples import read_examples
 from components.tflite_pusher import publish, tflite
 from pipeline import outcome, serve
@@ -325,8 +326,8 @@ def test_a_correction_goes_whole_into_the_next_span_on_an_object_store(mnist_eva
     assert (reply["model"]["version"], reply["waiting"], reply["next_span"]) == (model["version"], 1, "span-1")
     assert model["version"] == publish.latest_version(serving)
     _, new = spans.find(data)
-    assert new.number == 1 and mnist_data.listdir(new.path) == ["3"]
-    assert mnist_data.listdir(f"{new.path}/3") == [os.path.basename(reply["stored"])]
+    assert new.number == 1 and files.listdir(new.path) == ["3"]
+    assert files.listdir(f"{new.path}/3") == [os.path.basename(reply["stored"])]
     (split,) = [split for split in spans.load(new).values() if len(split[1])]
     np.testing.assert_array_equal(split[0], [handwriting.to_mnist(Image.open(io.BytesIO(png(images[1]))))])
     assert split[1].tolist() == [3]
@@ -345,4 +346,4 @@ def test_the_cli_takes_uris_for_the_data_and_output_dirs(tmp_path, mnist_eval):
         process.wait(timeout=30)
     assert status == 201 and re.fullmatch(r"spans/0/4/drawn-[\w-]+\.png", reply["stored"]), reply
     (span,) = spans.find(data)
-    assert spans.files(span) == [reply["stored"][len("spans/0/"):]]
+    assert spans.file_names(span) == [reply["stored"][len("spans/0/"):]]

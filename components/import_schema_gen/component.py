@@ -9,7 +9,7 @@ from tfx.dsl.components.base import base_component
 from tfx.types import standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ExecutionParameter
 
-from components.mnist_example_gen.mnist_data import sha256_of
+from components.files import sha256_of
 
 SCHEMA_SHA256_KEY = "schema_sha256"
 

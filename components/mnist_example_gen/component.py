@@ -11,7 +11,7 @@ from tfx.proto import example_gen_pb2
 from tfx.types import standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-from components.mnist_example_gen import executor, mnist_data, spans
+from components.mnist_example_gen import datasets, executor, fingerprint, spans
 
 DATASET_KEY = "dataset"
 MAX_TRAIN_EXAMPLES_KEY = "max_train_examples"  # read by the executor as max_{split}_examples
@@ -61,8 +61,8 @@ class MnistExampleGen(base_beam_component.BaseBeamComponent):
     def __init__(self, data_dir: str, dataset: str = "mnist", max_train_examples: int = 0,
                  max_eval_examples: int = 0, max_spans: int = 0, code_version: str = "", data_fingerprint=None):
         # The patterns only decide which files are fingerprinted; the executor reads each split
-        # by its name (see mnist_data.SPLIT_SOURCES).
-        patterns = mnist_data.fingerprint_patterns(data_dir, mnist_data.DATASETS[dataset])
+        # by its name (see datasets.SPLIT_SOURCES).
+        patterns = fingerprint.fingerprint_patterns(data_dir, datasets.DATASETS[dataset])
         input_config = example_gen_pb2.Input(splits=[
             example_gen_pb2.Input.Split(name=name, pattern=pattern) for name, pattern in patterns.items()])
         spec = MnistExampleGenSpec(

@@ -14,7 +14,7 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
-from components.mnist_example_gen import mnist_data, spans
+from components.mnist_example_gen import datasets, mnist_data, spans
 from components.mnist_example_gen.examples import to_serialized_examples
 
 _CHUNK = 5000
@@ -25,7 +25,7 @@ SPANS_PROPERTY = "spans"  # on the Examples artifact: the spans read, as JSON
 
 @functools.lru_cache(maxsize=2)
 def _load_base(data_dir: str, split_name: str, dataset_name: str):
-    return mnist_data.load_split(data_dir, split_name, mnist_data.DATASETS[dataset_name])
+    return mnist_data.load_split(data_dir, split_name, datasets.DATASETS[dataset_name])
 
 
 def _load_span_split(span: spans.Span, split_name: str):

@@ -7,7 +7,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from components.common import DataError
-from components.mnist_example_gen import mnist_data
+from components import files
 
 _INK = 0.2  # of the brightest pixel: what counts as part of the digit when cropping
 
@@ -40,10 +40,10 @@ def to_mnist(image: Image.Image) -> np.ndarray:
 
 def read_image(path: str) -> np.ndarray:
     """A PNG or JPEG (local or a URI) as uint8 [28,28]; DataError naming the file if it cannot be read."""
-    if not mnist_data.exists(path):
+    if not files.exists(path):
         raise DataError(f"{path}: no such file")
     try:
-        with Image.open(io.BytesIO(mnist_data.read_bytes(path))) as image:
+        with Image.open(io.BytesIO(files.read_bytes(path))) as image:
             return to_mnist(image)
     except UnidentifiedImageError:
         raise DataError(f"{path}: not an image PIL can read (no PNG or JPEG data)") from None

@@ -1,15 +1,11 @@
-import dataclasses
-import functools
 import gzip
-import http.server
 import os
 import shutil
-import threading
 
 import numpy as np
 import pytest
 
-from components.mnist_example_gen import mnist_data
+from components.mnist_example_gen import datasets, download, fingerprint, mnist_data
 from components.common import DataError
 from tests.helpers import write_idx
 
@@ -42,11 +38,11 @@ def test_reads_the_canonical_files(mnist_dir):
 def test_a_uri_is_read_through_tf_io_gfile(copy_of_mnist, mnist_eval):
     """file:// stands in for gs:// and s3://, which this machine cannot reach: the same gfile path."""
     uri = f"file://{copy_of_mnist}"
-    assert mnist_data.resolve_data_dir(mnist_data.MNIST, uri) == uri
+    assert download.resolve_data_dir(datasets.MNIST, uri) == uri
     images, labels = mnist_data.load_split(uri, "eval")
     np.testing.assert_array_equal(images, mnist_eval[0])
     np.testing.assert_array_equal(labels, mnist_eval[1])
-    assert mnist_data.fingerprint_patterns(uri, mnist_data.MNIST) == {"train": "train-*", "eval": "t10k-*"}
+    assert fingerprint.fingerprint_patterns(uri, datasets.MNIST) == {"train": "train-*", "eval": "t10k-*"}
     (copy_of_mnist / "t10k-labels-idx1-ubyte.gz").write_bytes(b"<html>Not Found</html>")
     with pytest.raises(DataError, match=rf"^{uri}/t10k-labels-idx1-ubyte.gz: an HTML page, expected a gzip"):
         mnist_data.load_split(uri, "eval")
@@ -61,14 +57,14 @@ def test_a_uri_scheme_tensorflow_cannot_read_is_named():
 
 
 def test_reads_fashion_mnist(fashion_mnist_dir):
-    images, labels = mnist_data.load_split(fashion_mnist_dir, "eval", mnist_data.FASHION_MNIST)
+    images, labels = mnist_data.load_split(fashion_mnist_dir, "eval", datasets.FASHION_MNIST)
     assert images.shape == (10000, 28, 28)
     assert np.bincount(labels).tolist() == [1000] * 10
 
 
 def test_mnist_files_are_not_fashion_mnist(mnist_dir):
     with pytest.raises(DataError, match="sha256 differs from the canonical fashion_mnist file"):
-        mnist_data.load_split(mnist_dir, "eval", mnist_data.FASHION_MNIST)
+        mnist_data.load_split(mnist_dir, "eval", datasets.FASHION_MNIST)
 
 
 def test_reads_keras_npz_with_the_same_content(mnist_dir, mnist_eval, tmp_path):
@@ -78,7 +74,7 @@ def test_reads_keras_npz_with_the_same_content(mnist_dir, mnist_eval, tmp_path):
     images, labels = mnist_data.load_split(str(tmp_path), "eval")
     np.testing.assert_array_equal(images, mnist_eval[0])
     np.testing.assert_array_equal(labels, mnist_eval[1])
-    assert mnist_data.fingerprint_patterns(str(tmp_path), mnist_data.MNIST) == {"train": "mnist.npz",
+    assert fingerprint.fingerprint_patterns(str(tmp_path), datasets.MNIST) == {"train": "mnist.npz",
                                                                                "eval": "mnist.npz"}
 
 
@@ -112,7 +108,7 @@ def test_valid_but_altered_canonical_file_fails_its_checksum(copy_of_mnist, mnis
 
 def test_the_check_of_canonical_files_is_their_checksum(mnist_dir, monkeypatch):
     monkeypatch.setattr(mnist_data, "load_split", None)  # the canonical files are not decoded
-    for split in mnist_data.SPLIT_SOURCES:
+    for split in datasets.SPLIT_SOURCES:
         mnist_data.check_split(mnist_dir, split)
 
 
@@ -138,44 +134,4 @@ def test_missing_or_empty_inputs_say_what_is_expected(copy_of_mnist, tmp_path):
     with pytest.raises(DataError, match="no mnist data .expected train-images-idx3-ubyte.gz"):
         mnist_data.load_split(str(empty), "train")
     with pytest.raises(DataError, match="does not exist"):
-        mnist_data.resolve_data_dir(mnist_data.MNIST, str(tmp_path / "nowhere"))
-
-
-@pytest.fixture
-def file_server():
-    """A real HTTP server on loopback standing in for the dataset mirror."""
-    servers = []
-
-    def serve(directory):
-        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}/"
-
-    yield serve
-    for server in servers:
-        server.shutdown()
-
-
-def test_download_checks_every_file(mnist_dir, tmp_path, file_server):
-    mnist_data.download(mnist_data.MNIST, str(tmp_path / "cache"), base_url=file_server(mnist_dir))
-    assert sorted(os.listdir(tmp_path / "cache")) == sorted(mnist_data.MNIST.files)
-    assert mnist_data.load_split(str(tmp_path / "cache"), "eval")[0].shape == (10000, 28, 28)
-
-
-def test_download_of_a_wrong_file_leaves_nothing_behind(copy_of_mnist, tmp_path, file_server):
-    (copy_of_mnist / "t10k-labels-idx1-ubyte.gz").write_bytes(b"<html>moved</html>")
-    cache = tmp_path / "cache"
-    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz: downloaded file's sha256 differs"):
-        mnist_data.download(mnist_data.MNIST, str(cache), base_url=file_server(copy_of_mnist))
-    assert "t10k-labels-idx1-ubyte.gz" not in os.listdir(cache)
-    assert not [n for n in os.listdir(cache) if n.startswith(".")]
-
-
-def test_without_data_or_network_the_error_says_how_to_supply_files(tmp_path, monkeypatch):
-    monkeypatch.delenv("MNIST_DIR", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    unreachable = dataclasses.replace(mnist_data.MNIST, download_url="http://127.0.0.1:9/")
-    with pytest.raises(DataError, match="download from http://127.0.0.1:9/ failed .*pass --data-dir DIR"):
-        mnist_data.resolve_data_dir(unreachable)
+        download.resolve_data_dir(datasets.MNIST, str(tmp_path / "nowhere"))

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from components.common import DataError
+from components import files
 from components.mnist_example_gen import handwriting, mnist_data
 
 SPANS_DIR = "spans"
@@ -43,12 +44,12 @@ class Span:
 def find(data_dir: str, max_spans: int = 0) -> list[Span]:
     """The spans under data_dir, oldest first; with max_spans, only the newest that many."""
     root = os.path.join(data_dir, SPANS_DIR)
-    if not mnist_data.exists(root):
+    if not files.exists(root):
         return []
-    if not mnist_data.isdir(root):
+    if not files.isdir(root):
         raise DataError(f"{root}: expected a directory of numbered spans")
     spans = []
-    for name in mnist_data.listdir(root):
+    for name in files.listdir(root):
         if name.startswith("."):
             continue
         if not name.isdigit():
@@ -58,15 +59,15 @@ def find(data_dir: str, max_spans: int = 0) -> list[Span]:
     return spans[-max_spans:] if max_spans else spans
 
 
-def files(span: Span) -> list[str]:
+def file_names(span: Span) -> list[str]:
     """The files the span is read from, relative to it, in a stable order."""
     found = []
-    for name in mnist_data.listdir(span.path):
+    for name in files.listdir(span.path):
         path = os.path.join(span.path, name)
         if name.startswith("."):
             continue
-        if name.isdigit() and len(name) == 1 and mnist_data.isdir(path):
-            for image in mnist_data.listdir(path):
+        if name.isdigit() and len(name) == 1 and files.isdir(path):
+            for image in files.listdir(path):
                 if image.startswith("."):  # e.g. a file add_image is still writing
                     continue
                 if not image.lower().endswith(IMAGE_SUFFIXES):
@@ -89,15 +90,15 @@ def add_image(span_dir: str, label: int, name: str, pixels: np.ndarray) -> str:
     encoded = io.BytesIO()  # encoded before anything is written, so a failure leaves nothing
     Image.fromarray(pixels.astype(np.uint8), mode="L").save(encoded, format="PNG")
     path = os.path.join(span_dir, str(label), f"{name}.png")
-    mnist_data.write_bytes(path, encoded.getvalue())
+    files.write_bytes(path, encoded.getvalue())
     return path
 
 
 def fingerprint(span: Span) -> str:
     """sha256 over the span's file names and contents."""
     digest = hashlib.sha256()
-    for name in files(span):
-        digest.update(name.encode() + b"\0" + hashlib.sha256(mnist_data.read_bytes(os.path.join(span.path, name))).digest())
+    for name in file_names(span):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files.read_bytes(os.path.join(span.path, name))).digest())
     return digest.hexdigest()
 
 
@@ -126,7 +127,7 @@ def load(span: Span) -> dict:
 @functools.lru_cache(maxsize=8)
 def _load(span: Span, content_fingerprint: str) -> dict:
     del content_fingerprint  # only part of the cache key
-    names = files(span)
+    names = file_names(span)
     images, labels, keys, paired = [], [], [], set()
     for name in names:
         path = os.path.join(span.path, name)
@@ -154,6 +155,6 @@ def _labels_file(span: Span, images_match: re.Match) -> str:
     gz = images_match.group("gz") or ""
     for separator in ("-", "."):
         path = os.path.join(span.path, f"{images_match.group('name')}-labels{separator}idx1-ubyte{gz}")
-        if mnist_data.exists(path):
+        if files.exists(path):
             return path
     return os.path.join(span.path, f"{images_match.group('name')}-labels-idx1-ubyte{gz}")

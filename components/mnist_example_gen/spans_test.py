@@ -9,6 +9,7 @@ import tensorflow as tf
 from PIL import Image
 
 from components.common import DataError
+from components import files
 from components.mnist_example_gen import handwriting, mnist_data, spans
 from tests.helpers import write_idx, write_png_span
 
@@ -37,7 +38,7 @@ def test_label_folders_are_prepared_like_predict_and_split_by_name(tmp_path, dig
     splits = spans.load(span)
     train, evaluation = splits["train"], splits["eval"]
     assert len(train[1]) + len(evaluation[1]) == 150 and 15 <= len(evaluation[1]) <= 45
-    names = spans.files(span)
+    names = spans.file_names(span)
     expected = {name: handwriting.read_image(os.path.join(span.path, name)) for name in names}
     in_eval = [name for name in names if spans.in_eval(name)]
     np.testing.assert_array_equal(evaluation[0], np.stack([expected[name] for name in in_eval]))
@@ -115,7 +116,7 @@ def test_the_fingerprint_follows_names_and_contents(tmp_path, digits):
     span = spans.Span(0, str(tmp_path / "0"))
     before = spans.fingerprint(span)
     assert spans.fingerprint(span) == before
-    name = spans.files(span)[0]
+    name = spans.file_names(span)[0]
     os.rename(tmp_path / "0" / name, tmp_path / "0" / name.replace("digit", "moved"))
     assert spans.fingerprint(span) != before
 
@@ -131,8 +132,8 @@ def test_add_image_on_an_object_store_writes_one_whole_object_under_its_final_na
     path = spans.add_image(os.path.join(data, "spans", "0"), int(labels[0]), "drawn", images[0])
     assert path == f"{data}/spans/0/{labels[0]}/drawn.png"
     (span,) = spans.find(data)
-    assert mnist_data.listdir(span.path) == [str(labels[0])]
-    assert mnist_data.listdir(os.path.join(span.path, str(labels[0]))) == ["drawn.png"]
+    assert files.listdir(span.path) == [str(labels[0])]
+    assert files.listdir(os.path.join(span.path, str(labels[0]))) == ["drawn.png"]
     (split,) = [split for split in spans.load(span).values() if len(split[1])]
     np.testing.assert_array_equal(split[0], [handwriting.to_mnist(Image.fromarray(images[0]))])
     assert split[1].tolist() == [labels[0]]
@@ -141,4 +142,4 @@ def test_add_image_on_an_object_store_writes_one_whole_object_under_its_final_na
     tf.io.gfile.makedirs(os.path.join(folder, "taken.png"))  # a directory where the image would go
     with pytest.raises(OSError, match=rf"^{folder}/taken.png: cannot write \(.*is a directory"):
         spans.add_image(os.path.join(data, "spans", "1"), 5, "taken", images[1])
-    assert mnist_data.listdir(folder) == ["taken.png"] and not mnist_data.listdir(os.path.join(folder, "taken.png"))
+    assert files.listdir(folder) == ["taken.png"] and not files.listdir(os.path.join(folder, "taken.png"))
