@@ -297,7 +297,7 @@ def test_a_decompression_bomb_gets_a_413_and_the_server_goes_on(tmp_path, mnist_
     assert status == 413 and list(reply) == ["error"] and "\n" not in reply["error"], refused
     assert reply["error"].startswith("the image is too large (Image size (400000000 pixels) exceeds limit")
     assert reply["error"].endswith(f"; at most {serve.MAX_SIDE} pixels a side")
-    assert prepared[0] == 200 and len(prepared[1]["pixels"]) == 784
+    assert prepared[0] == 200 and len(prepared[1]["pixels"]) == 784 and prepared[1]["shape"] == [28, 28]
     assert "Traceback" not in log and '"POST /api/prepare HTTP/1.1" 413' in log
 
 
