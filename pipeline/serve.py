@@ -179,8 +179,9 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         except Refused as refused:
             self.close_connection = True  # the body may be left unread
             return self._json(refused.status, {"error": str(refused)})
-        if label is None:
-            return self._json(200, {"pixels": handwriting.to_mnist(image).ravel().tolist()})
+        if label is None:  # the shape lets the page check it against its model's input
+            prepared = handwriting.to_mnist(image)
+            return self._json(200, {"pixels": prepared.ravel().tolist(), "shape": list(prepared.shape)})
         try:
             stored = self.store.add_correction(image, label)
         except Refused as refused:

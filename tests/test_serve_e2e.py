@@ -19,6 +19,7 @@ import zlib
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 from components import files
@@ -95,25 +96,68 @@ def site(mnist_dir, tmp_path_factory):
     process.wait(timeout=30)
 
 
+def drive_page(url: str, digits: list, work_dir) -> tuple[list, dict]:
+    """What web/drive_serve.mjs reports after drawing `digits` (its STROKES.json) on the page at url:
+    what the page read of each, and the page (model line, correction buttons)."""
+    chromium = require("chromium", "`make setup` installs it as root; otherwise `sudo apt-get install chromium`")
+    node = require("node", "`make setup` installs it as root; otherwise `sudo apt-get install nodejs npm`")
+    strokes_file = work_dir / "digits.json"
+    strokes_file.write_text(json.dumps(digits))
+    result = subprocess.run([node, os.path.join(WEB_DIR, "drive_serve.mjs"), url, chromium, str(strokes_file),
+                             str(work_dir / "page.png")], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    *read, page = json.loads(result.stdout)
+    return read, page
+
+
 @pytest.fixture(scope="module")
 def drawn(site, mnist_eval, tmp_path_factory):
     """Digits 0-9 (the first of each in the test set) drawn stroke by stroke; the 3 is then stored
     through the "it is a 3" button."""
-    chromium = require("chromium", "`make setup` installs it as root; otherwise `sudo apt-get install chromium`")
-    node = require("node", "`make setup` installs it as root; otherwise `sudo apt-get install nodejs npm`")
     images, labels = mnist_eval
     picked = [int(np.flatnonzero(labels == digit)[0]) for digit in range(10)]
     digits = [{"strokes": traced(images[i]), "correct_as": 3 if labels[i] == 3 else None} for i in picked]
-    strokes_file = tmp_path_factory.mktemp("strokes") / "digits.json"
-    strokes_file.write_text(json.dumps(digits))
     before = snapshot(str(site["data"]))
-    result = subprocess.run([node, os.path.join(WEB_DIR, "drive_serve.mjs"), site["url"], chromium,
-                             str(strokes_file), os.path.join(str(strokes_file.parent), "page.png")],
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    *read, page = json.loads(result.stdout)
+    read, page = drive_page(site["url"], digits, tmp_path_factory.mktemp("strokes"))
     new_files = sorted(set(snapshot(str(site["data"]))) - set(before))
     return {"read": read, "labels": [int(labels[i]) for i in picked], "page": page, "new_files": new_files}
+
+
+def serving_copy(site, out) -> str:
+    """out/serving with a copy of the site's pushed version as `latest`; the copy's directory."""
+    pushed = os.path.realpath(os.path.join(site["paths"].serving_dir, "latest"))
+    version = os.path.join(out, "serving", os.path.basename(pushed))
+    shutil.copytree(pushed, version)
+    os.symlink(os.path.basename(version), os.path.join(out, "serving", "latest"))
+    return version
+
+
+def page_of_a_changed_copy(site, tmp_path, digits: list, labels: list[str] | None = None,
+                           tflite_model: bytes | None = None) -> tuple[list, dict]:
+    """drive_page on a server of a copy of the site's pushed version whose model.json names `labels`
+    or whose .tflite is `tflite_model`; corrections go to tmp_path/data."""
+    version = serving_copy(site, tmp_path / "out")
+    if labels:
+        metadata = json.loads(open(os.path.join(version, "model.json")).read())
+        open(os.path.join(version, "model.json"), "w").write(json.dumps({**metadata, "labels": labels}))
+    if tflite_model:
+        open(os.path.join(version, "model.tflite"), "wb").write(tflite_model)
+    (tmp_path / "data").mkdir()
+    process, url = start_server([os.path.join(BIN_DIR, "mnist-tfx"), "serve", "--output-dir", str(tmp_path / "out"),
+                                 "--data-dir", str(tmp_path / "data"), "--port", "0"])
+    try:
+        return drive_page(url, digits, tmp_path)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def tflite_taking(height: int, width: int) -> bytes:
+    """A .tflite from one uint8 [1,height,width,3] image to 10 probabilities: a model of other images."""
+    @tf.function(input_signature=[tf.TensorSpec([1, height, width, 3], tf.uint8)])
+    def classify(image):
+        return tf.nn.softmax(tf.reduce_mean(tf.cast(image, tf.float32), axis=[1, 2]) @ tf.ones([3, 10]))
+    return tf.lite.TFLiteConverter.from_concrete_functions([classify.get_concrete_function()], classify).convert()
 
 
 def test_serve_starts_without_tensorflow(site):
@@ -140,9 +184,7 @@ def test_the_page_loads_the_new_model_when_latest_moves_and_reads_without_a_data
     chromium = require("chromium", "`make setup` installs it as root; otherwise `sudo apt-get install chromium`")
     node = require("node", "`make setup` installs it as root; otherwise `sudo apt-get install nodejs npm`")
     serving = tmp_path / "out" / "serving"
-    pushed = os.path.realpath(os.path.join(site["paths"].serving_dir, "latest"))
-    shutil.copytree(pushed, serving / "20260101-000000")
-    os.symlink("20260101-000000", serving / "latest")
+    pushed = serving_copy(site, tmp_path / "out")
     process, url = start_server([os.path.join(BIN_DIR, "mnist-tfx"), "serve", "--output-dir", str(tmp_path / "out"),
                                  "--port", "0"], env={**os.environ, "MNIST_DIR": str(tmp_path / "absent"),
                                                       "XDG_CACHE_HOME": str(tmp_path / "cache")})
@@ -164,6 +206,36 @@ def test_the_page_loads_the_new_model_when_latest_moves_and_reads_without_a_data
     assert out.startswith("Model 20260102-000000 (")
     assert (status, reply["error"]) == (409, "serve was started without a data dir: restart it with --data-dir "
                                              "to store drawings")
+
+
+def test_the_page_names_the_classes_as_model_json_does_and_stores_corrections_by_class_index(site, mnist_eval,
+                                                                                            tmp_path):
+    images, labels = mnist_eval
+    fashion = list(mnist_data.FASHION_MNIST.labels)
+    one = int(np.flatnonzero(labels == 1)[0])
+    (read,), page = page_of_a_changed_copy(site, tmp_path, [{"strokes": traced(images[one]), "correct_as": 7}],
+                                           labels=fashion)
+    assert page["labels"] == [{"label": index, "text": name} for index, name in enumerate(fashion)]
+    assert len(read["top"]) == 3
+    assert all(re.fullmatch(rf"{re.escape(fashion[row['label']])}\d+\.\d %", row["text"]) for row in read["top"])
+    (stored,) = os.listdir(tmp_path / "data" / "spans" / "0" / "7")  # "Sneaker" is class 7
+    assert read["message"] == f"Stored as a Sneaker: spans/0/7/{stored}"
+
+
+@pytest.mark.parametrize("labels, side, problem", [
+    (9, 28, "its model.json names 9 labels, but it gives 10 class probabilities"),
+    (10, 32, "it takes 32x32 images, but the server prepares drawings as 28x28 (/api/prepare), and the page does not "
+             "resize them"),
+], ids=["nine labels", "a 32x32 input"])
+def test_a_model_the_page_cannot_feed_or_read_gets_one_clear_error_and_no_prediction(labels, side, problem, site,
+                                                                                     mnist_eval, tmp_path):
+    digit = {"strokes": traced(mnist_eval[0][0]), "correct_as": None}
+    (read,), page = page_of_a_changed_copy(site, tmp_path, [digit], labels=[str(d) for d in range(labels)],
+                                           tflite_model=tflite_taking(side, side))
+    model = json.load(open(os.path.join(site["paths"].serving_dir, "latest", "model.json")))
+    assert page == {"model": f"Model {model['version']} ({model['architecture']}) cannot run on this page: {problem}",
+                    "labels": []}
+    assert read["top"] == []
 
 
 def test_a_correction_lands_as_a_png_in_the_next_span(drawn, site):
@@ -298,7 +370,7 @@ def test_a_decompression_bomb_gets_a_413_and_the_server_goes_on(tmp_path, mnist_
     assert status == 413 and list(reply) == ["error"] and "\n" not in reply["error"], refused
     assert reply["error"].startswith("the image is too large (Image size (400000000 pixels) exceeds limit")
     assert reply["error"].endswith(f"; at most {serve.MAX_SIDE} pixels a side")
-    assert prepared[0] == 200 and len(prepared[1]["pixels"]) == 784
+    assert prepared[0] == 200 and len(prepared[1]["pixels"]) == 784 and prepared[1]["shape"] == [28, 28]
     assert "Traceback" not in log and '"POST /api/prepare HTTP/1.1" 413' in log
 
 

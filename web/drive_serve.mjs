@@ -1,5 +1,5 @@
 // Draws digits on the page of `mnist-tfx serve` with the mouse (pointer events), as a person would,
-// and reports what the page read. Used by tests/test_serve_e2e.py.
+// and reports what the page read, then its model line and correction buttons. Used by tests/test_serve_e2e.py.
 // Usage: node drive_serve.mjs URL CHROMIUM STROKES.json [SCREENSHOT.png]
 // STROKES.json: [{"strokes": [[[x, y], ...], ...], "correct_as": <label> | null}, ...]
 import {readFileSync} from 'node:fs';
@@ -39,7 +39,9 @@ try {
     }
     results.push(result);
   }
-  results.push({model: await page.textContent('#model')});
+  results.push({model: await page.textContent('#model'),
+                labels: await page.$$eval('#labels button', buttons => buttons.map(button => ({
+                  label: Number(button.dataset.label), text: button.textContent})))});
   console.log(JSON.stringify(results));
 } finally {
   await browser.close();

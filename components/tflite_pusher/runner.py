@@ -31,11 +31,12 @@ class PushResult:
     already_published: bool = False
 
 
-def model_metadata(config: dict, quantize: str, check: tflite.Verification, eval_examples: int, model_uri: str,
-                   pipeline_run_id: str | None) -> dict:
+def model_metadata(config: dict, labels: list[str], quantize: str, check: tflite.Verification, eval_examples: int,
+                   model_uri: str, pipeline_run_id: str | None) -> dict:
     """What model.json says of a version (publish adds its name, the .tflite's size and sha256)."""
     return {
         **config,
+        "labels": labels,  # also when the config names none: clients such as the serve page read them here
         "quantize": quantize,
         "metrics": {"evaluated_accuracy": check.reference_accuracy, "tflite_accuracy": check.tflite_accuracy,
                     "class_agreement_with_saved_model": check.agreement, "eval_examples": eval_examples},
@@ -44,7 +45,7 @@ def model_metadata(config: dict, quantize: str, check: tflite.Verification, eval
                                  "averages the channels to grey (give a grey digit as R=G=B) and normalizes "
                                  "inside; resize the batch for several images"},
         "output": {"name": OUTPUT_KEY, "dtype": "float32", "shape": [TFLITE_INPUT_SHAPE[0], NUM_CLASSES],
-                   "description": "class probabilities; class i is line i of labels.txt"},
+                   "description": "class probabilities; class i is labels[i], line i of labels.txt"},
         "model_uri": model_uri,
         "pipeline_run_id": pipeline_run_id,
     }
@@ -81,7 +82,8 @@ def push(model_dir: str, model_uri: str, eval_examples_dir: str, train_examples_
     if check.problem:
         return PushResult(check.tflite_accuracy, None, check.problem)
 
-    metadata = model_metadata(settings.config, settings.quantize, check, int(len(labels)), model_uri, pipeline_run_id)
+    metadata = model_metadata(settings.config, labels_text, settings.quantize, check, int(len(labels)), model_uri,
+                              pipeline_run_id)
     version_dir = publish.publish(settings.serving_dir, tflite_model, labels_text, metadata, saved_model_dir=model_dir,
                                   keep_versions=settings.keep_versions, version=version)
     tf.io.gfile.makedirs(pushed_model_dir)  # Kubeflow's launcher creates only its parent

@@ -66,6 +66,15 @@ def test_push_publishes_a_verified_model_with_its_model_json(exported_mlp, examp
     assert publish.versions(serving) == [result.version]
 
 
+def test_model_json_names_the_labels_also_when_the_config_does_not(exported_mlp, examples_dirs, evaluated_accuracy,
+                                                                    tmp_path):
+    serving = str(tmp_path / "serving")
+    result = runner.push(exported_mlp, "model-uri-1", *examples_dirs, evaluated_accuracy,
+                         settings(serving, config={"architecture": "mlp"}), str(tmp_path))
+    labels = open(os.path.join(serving, result.version, "labels.txt")).read().splitlines()
+    assert publish.latest_metadata(serving)["labels"] == labels == [str(d) for d in range(10)]
+
+
 def test_push_refuses_a_model_that_does_not_score_like_the_evaluated_one(exported_mlp, examples_dirs,
                                                                          evaluated_accuracy, tmp_path):
     serving = str(tmp_path / "serving")
