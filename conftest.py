@@ -1,4 +1,4 @@
-"""Shared fixtures: real MNIST from ../shared/data (or $MNIST_DIR), never downloaded in tests."""
+"""Shared fixtures: real MNIST from $MNIST_DIR (else SHARED_DATA below), never downloaded in tests."""
 import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")

@@ -24,7 +24,7 @@ from models import architectures
 from pipeline import outcome
 from pipeline.config import PipelineConfig
 
-SEED_RESULTS = {"mlp": "97.90 %", "cnn": "99.13 %", "resnet50v2": "98.77 % (5 epochs)"}  # the seed's plain Keras results
+SEED_RESULTS = {"mlp": "97.90 %", "cnn": "99.13 %", "resnet50v2": "98.77 % (5 epochs)"}  # the original write-up's plain Keras results
 TARGETS = {"mlp": 0.982, "cnn": 0.993, "cnn_bn": 0.995, "resnet50v2": 0.990, "mobilenetv2": 0.990, "efficientnetb0": 0.990}
 RESULTS = os.path.join(HERE, "results")
 SHARED_CPU_SHARE = 0.1  # other processes' share of all cores above which a train time counts as an upper bound
@@ -85,7 +85,7 @@ def write_table(rows: dict) -> None:
         "of its own run.",
         "",
         "| architecture | epochs | batch | augment | parameters | train wall time | .tflite size "
-        "| TFLite test accuracy | target | seed's plain Keras | measured (UTC) | commit | machine |",
+        "| TFLite test accuracy | target | original write-up's plain Keras | measured (UTC) | commit | machine |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     machines, from_history, upper_bounds = [], False, []

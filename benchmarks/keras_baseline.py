@@ -1,4 +1,4 @@
-"""The plain Keras script the pipeline is compared with: the seed's CNN on the same
+"""The plain Keras script the pipeline is compared with: the original write-up's CNN on the same
 MNIST files, nothing else. Prints one JSON line with its fit time, throughput and time-to-accuracy
 curve: the test accuracy after each epoch against the seconds since start, not counting the
 per-epoch evaluations that measure it (`eval_s`, their total).

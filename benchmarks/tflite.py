@@ -1,4 +1,5 @@
-"""Size, accuracy and speed of the default CNN per quantization mode, next to the Keras model.
+"""Size, accuracy and speed of the `cnn` architecture (the original write-up's CNN) per quantization mode,
+next to the Keras model.
 
     .venv/bin/python benchmarks/tflite.py [--saved-model DIR] [--data-dir DIR] [--report-only]
 
@@ -73,11 +74,15 @@ def measure(saved_model: str, data_dir: str) -> dict:
 
 def write_results(results: dict) -> None:
     lines = [
-        "# TFLite per quantization mode: the default CNN on full MNIST",
+        "# TFLite per quantization mode: the `cnn` architecture (the original write-up's CNN) on full MNIST",
         "",
         provenance.describe(results["provenance"]),
         "",
-        f"Model: `{results['saved_model']}` (pushed by `benchmarks/accuracy.py`'s CNN run, default recipe). "
+        "Model: `--arch cnn` with its default recipe at that commit, as `benchmarks/accuracy.py` pushes it under "
+        f"`benchmarks/out/cnn/`; the SavedModel read: `{results['saved_model']}`"
+        + ("" if results["saved_model"].endswith(publish.SAVED_MODEL_DIR) else
+           f" (the serving layout of that commit; a version now holds it as `serving/<version>/{publish.SAVED_MODEL_DIR}/`)")
+        + ". "
         "Accuracy on the 10,000 test images, raw uint8 input. Latency: median of "
         f"{results['single_runs']} single-image calls ({results['keras_single_runs']} for Keras) after warm-up, "
         f"1 thread. Throughput: the test set in batches of {results['batch']}, 1 thread. int8 is calibrated on "

@@ -27,7 +27,7 @@ def add_commands(commands, add_config_flags) -> None:
     schedule.add_argument("--max-concurrency", type=int, default=1, help="runs of this schedule at once (default: 1)")
     schedule.add_argument("--no-catchup", action="store_true", help="after a pause, run once instead of backfilling")
     run = actions.add_parser("run", help="start one run now")
-    run.add_argument("--run-name", default="", help="default: mnist-tfx <arch> <time>")
+    run.add_argument("--run-name", default="", help="default: mnist-tfx <arch>")
     status = actions.add_parser("status", help="the recurring run's schedule, and what its last runs did")
     status.add_argument("--last", type=int, default=5, help="how many runs, newest first (default: %(default)s)")
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")

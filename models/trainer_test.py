@@ -140,7 +140,7 @@ trainer.run_fn(FnArgs(**json.loads(sys.argv[1])))
 
 
 def test_two_workers_train_in_sync_and_only_the_chief_exports(train_files, transform_output, tmp_path):
-    """MultiWorkerMirroredStrategy from TF_CONFIG, two worker processes on this machine."""
+    """MultiWorkerMirroredStrategy from TF_CONFIG, two local worker processes."""
     ports = []
     for _ in range(2):
         with socket.socket() as s:

@@ -39,7 +39,7 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the data dir of your runs: corrections go there as a span under DATA_DIR/spans/ "
                              "(default: $MNIST_DIR, then ~/.cache/mnist-tfx/mnist, as for `run`; without one, "
                              "the page only reads)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, local connections only)")
     parser.add_argument("--port", type=int, default=8000, help="default: %(default)s; 0 picks a free port")
 
 

@@ -4,7 +4,7 @@ resolved them, so that `make setup` and the Kubeflow image (kubeflow/Dockerfile)
     .venv/bin/python scripts/lock.py           rewrite constraints.txt from .venv
     .venv/bin/python scripts/lock.py --check   exit 1 if constraints.txt differs from .venv
 
-The packages are the dependency closure of mnist-tfx[test] as installed (markers evaluated here),
+The packages are the dependency closure of mnist-tfx[test] as installed (markers evaluated for the venv's Python and platform),
 plus tflite-support, which setup installs without its dependencies (docs/android.md).
 """
 import argparse

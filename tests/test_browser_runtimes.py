@@ -1,4 +1,4 @@
-"""The pushed model.tflite, byte for byte, in runtimes no one here wrote: its TFLite Metadata read by
+"""The pushed model.tflite, byte for byte, in runtimes this project did not write: its TFLite Metadata read by
 tflite-support's standard reader, and the model run in Debian's headless chromium by LiteRT.js and
 by MediaPipe Tasks' ImageClassifier (the page tests/browser/runtimes.html, driven by web/run_page.mjs;
 npm packages pinned by web/package-lock.json)."""

@@ -406,7 +406,7 @@ def test_a_correction_goes_whole_into_the_next_span_on_an_object_store(mnist_eva
 
 
 def test_the_cli_takes_uris_for_the_data_and_output_dirs(tmp_path, mnist_eval):
-    """file:// goes through tf.io.gfile, as gs:// would (which this machine cannot reach)."""
+    """file:// goes through tf.io.gfile, as gs:// would (which the tests do not reach)."""
     (tmp_path / "data").mkdir()
     data = f"file://{tmp_path}/data"
     process, url = start_server([os.path.join(BIN_DIR, "mnist-tfx"), "serve", "--output-dir", f"file://{tmp_path}/out",

@@ -36,7 +36,7 @@ def test_reads_the_canonical_files(mnist_dir):
 
 
 def test_a_uri_is_read_through_tf_io_gfile(copy_of_mnist, mnist_eval):
-    """file:// stands in for gs:// and s3://, which this machine cannot reach: the same gfile path."""
+    """file:// stands in for gs:// and s3://, which the tests do not reach: the same gfile path."""
     uri = f"file://{copy_of_mnist}"
     assert download.resolve_data_dir(datasets.MNIST, uri) == uri
     images, labels = mnist_data.load_split(uri, "eval")

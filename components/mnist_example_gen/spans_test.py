@@ -100,7 +100,7 @@ def test_an_empty_span_or_a_file_in_its_place_is_named(tmp_path):
 
 
 def test_a_span_reads_the_same_through_a_uri(tmp_path, digits):
-    """file:// goes through tf.io.gfile, as gs:// would (which this machine cannot reach)."""
+    """file:// goes through tf.io.gfile, as gs:// would (which the tests do not reach)."""
     write_png_span(tmp_path / "spans" / "0", *[a[:40] for a in digits])
     local, = spans.find(str(tmp_path))
     remote, = spans.find(f"file://{tmp_path}")

@@ -51,8 +51,8 @@ def test_keep_versions_prunes_the_oldest_but_never_latest(tmp_path):
 
 
 def test_publish_to_an_object_store_writes_model_json_last_then_the_latest_pointer(tmp_path):
-    """A URI takes the object-store path through tf.io.gfile: file:// here stands in for gs:// and
-    s3://, which this machine cannot reach."""
+    """A URI takes the object-store path through tf.io.gfile: file:// stands in for gs:// and
+    s3://, which the tests do not reach."""
     serving = f"file://{tmp_path}/serving"
     saved_model = tmp_path / "saved_model"
     (saved_model / "variables").mkdir(parents=True)
