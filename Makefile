@@ -4,9 +4,10 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 ARGS ?=
 PYTEST_ARGS ?=
-# The workplace's copy of MNIST, used when neither --data-dir nor MNIST_DIR says otherwise.
+# The workplace's copies of MNIST and Fashion-MNIST, used when neither --data-dir nor the variables say otherwise.
 MNIST_DIR ?= $(wildcard $(abspath ../shared/data/mnist))
-export MNIST_DIR
+FASHION_MNIST_DIR ?= $(wildcard $(abspath ../shared/data/fashion_mnist))
+export MNIST_DIR FASHION_MNIST_DIR
 export TF_USE_LEGACY_KERAS := 1
 
 .PHONY: setup run test clean bench bench-accuracy bench-tflite bench-retraining bench-kfp-downloads

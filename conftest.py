@@ -1,4 +1,5 @@
-"""Shared fixtures: real MNIST from $MNIST_DIR (else SHARED_DATA below), never downloaded in tests."""
+"""Shared fixtures: real MNIST from $MNIST_DIR (else where a first `mnist-tfx run` downloaded it),
+never downloaded in tests."""
 import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -8,15 +9,14 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 PROJECT_DIR = os.path.dirname(os.path.abspath(__file__))
-SHARED_DATA = os.path.join(PROJECT_DIR, "..", "shared", "data")
 
 
-def _data_dir(name: str, env: str | None = None) -> str:
-    path = (env and os.environ.get(env)) or os.path.join(SHARED_DATA, name)
+def _data_dir(name: str, env: str) -> str:
+    from components.mnist_example_gen import datasets, download
+    path = os.environ.get(env) or download.default_cache_dir(datasets.DATASETS[name])
     if not os.path.isfile(os.path.join(path, "train-images-idx3-ubyte.gz")):
-        where = f"put them there{f' or set {env} to their directory' if env else ''}"
-        pytest.fail(f"{os.path.abspath(path)}: the tests need the four canonical {name} IDX .gz files; {where}",
-                    pytrace=False)
+        pytest.fail(f"{os.path.abspath(path)}: the tests need the four canonical {name} IDX .gz files; "
+                    f"set {env} to their directory", pytrace=False)
     return os.path.abspath(path)
 
 
@@ -27,7 +27,7 @@ def mnist_dir() -> str:
 
 @pytest.fixture(scope="session")
 def fashion_mnist_dir() -> str:
-    return _data_dir("fashion_mnist")
+    return _data_dir("fashion_mnist", "FASHION_MNIST_DIR")
 
 
 @pytest.fixture(scope="session")
