@@ -18,7 +18,7 @@ import tensorflow as tf
 
 import provenance
 from components.mnist_example_gen import mnist_data
-from components.tflite_pusher import publish, tflite
+from components.tflite_pusher import serving_layout, tflite
 from models.features import IMAGES_INPUT_KEY, OUTPUT_KEY, SERVING_IMAGES_SIGNATURE
 from pipeline.config import PipelineConfig
 from pipeline.latency import litert_runner, single_image_latency_us
@@ -119,11 +119,11 @@ def main() -> None:
         saved_model = args.saved_model
         if not saved_model:
             serving_dir = PipelineConfig(output_dir=CNN_OUTPUT_DIR).serving_dir
-            version = publish.latest_version(serving_dir)
+            version = serving_layout.latest_version(serving_dir)
             if not version:
                 parser.error(f"nothing pushed to {serving_dir}: run benchmarks/accuracy.py --archs cnn, "
                              "or pass --saved-model")
-            saved_model = os.path.join(serving_dir, version, publish.SAVED_MODEL_DIR)
+            saved_model = os.path.join(serving_dir, version, serving_layout.SAVED_MODEL_DIR)
         results = measure(saved_model, args.data_dir)
         provenance.save(results, results_json)
     write_results(results)

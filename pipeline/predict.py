@@ -7,7 +7,7 @@ import numpy as np
 
 from components.common import DataError
 from components.mnist_example_gen import handwriting, mnist_data
-from components.tflite_pusher import publish, tflite
+from components.tflite_pusher import serving_layout, tflite
 from models.features import NUM_CLASSES
 from pipeline.config import PipelineConfig
 
@@ -25,7 +25,7 @@ def model_path(model: str, output_dir: str) -> str:
     if model:
         return model
     serving_dir = PipelineConfig(output_dir=output_dir).serving_dir
-    version = publish.latest_version(serving_dir)
+    version = serving_layout.latest_version(serving_dir)
     if not version:
         raise DataError(f"{serving_dir}: no pushed model (run `mnist-tfx run` first, or pass --model)")
     return os.path.join(serving_dir, version, "model.tflite")

@@ -12,7 +12,7 @@ import tensorflow_model_analysis as tfma
 from ai_edge_litert.interpreter import Interpreter
 
 from components.mnist_example_gen.examples import read_examples
-from components.tflite_pusher import publish, tflite
+from components.tflite_pusher import publish, serving_layout, tflite
 from pipeline import outcome
 from pipeline.config import PipelineConfig
 from components.baseline_evaluator.evaluation import evaluated_accuracy
@@ -142,7 +142,7 @@ def test_quantized_push_keeps_the_raw_pixel_contract(first_run, mnist_dir, outpu
     accuracy = tflite.accuracy(tflite.predict(model, mnist_eval[0][:1000]), mnist_eval[1][:1000])
     assert metadata["metrics"]["evaluated_accuracy"] - accuracy <= 0.003
     assert os.path.isfile(os.path.join(latest, "Format-Serving", "saved_model.pb"))
-    assert len(publish.versions(paths.serving_dir)) <= 2
+    assert len(serving_layout.versions(paths.serving_dir)) <= 2
 
 
 def test_bad_data_dir_exits_2_with_one_line_before_any_work(tmp_path):
@@ -214,7 +214,7 @@ def test_a_run_killed_in_the_trainer_resumes_and_a_concurrent_run_is_refused(fir
                       for name in COMPONENTS}
     assert watcher.problems == []
     assert len(watcher.latest_seen) == 2  # the version before and the one just pushed
-    assert sorted(os.listdir(serving)) == sorted([*publish.versions(serving), "latest"])
+    assert sorted(os.listdir(serving)) == sorted([*serving_layout.versions(serving), "latest"])
     assert not os.path.exists(publish.staging_dir(serving))
     with sqlite3.connect(f"file:{metadata_path}?mode=ro", uri=True) as db:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
@@ -255,7 +255,7 @@ def test_the_same_examples_in_another_order_give_a_byte_identical_model(mnist_tr
                            "--epochs", "2", "--accuracy-threshold", "0.5")
         assert result.returncode == 0, result.stderr[-3000:]
         model = open(os.path.join(paths.serving_dir, "latest", "model.tflite"), "rb").read()
-        version = publish.latest_version(paths.serving_dir).encode()
+        version = serving_layout.latest_version(paths.serving_dir).encode()
         assert model.count(version) == 1
         models.append(model.replace(version, b"<version name>"))
         examples = outcome.read_run(paths.metadata_path).output("MnistExampleGen", "examples")["uri"]

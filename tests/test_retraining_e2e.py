@@ -6,7 +6,7 @@ import os
 import pytest
 
 from components.mnist_example_gen import spans
-from components.tflite_pusher import publish, tflite
+from components.tflite_pusher import serving_layout, tflite
 from pipeline import outcome
 from pipeline.config import PipelineConfig
 from components.baseline_evaluator.evaluation import read_evaluation
@@ -40,7 +40,7 @@ def test_the_retrained_model_reads_the_new_handwriting_far_better(scenario):
     assert v2 - v1 >= 0.15, (v1, v2)
     second = scenario["runs"][1]
     assert second.pushed and second.component("Trainer").state == "complete"
-    assert publish.latest_metadata(scenario["paths"].serving_dir)["spans"][0]["source"] == "span-0"
+    assert serving_layout.latest_metadata(scenario["paths"].serving_dir)["spans"][0]["source"] == "span-0"
 
 
 def test_the_retrain_was_gated_on_both_sources(scenario):

@@ -23,7 +23,7 @@ from PIL import Image
 
 from components.mnist_example_gen import handwriting, mnist_data, spans
 from components.mnist_example_gen.examples import read_examples
-from components.tflite_pusher import publish, tflite
+from components.tflite_pusher import publish, serving_layout, tflite
 from pipeline import outcome, serve
 from pipeline.config import PipelineConfig
 from tests.helpers import BIN_DIR, linked_data_dir, mnist_tfx, require, snapshot
@@ -323,7 +323,7 @@ def test_a_correction_goes_whole_into_the_next_span_on_an_object_store(mnist_eva
         server.server_close()
     assert status == 201 and re.fullmatch(r"spans/1/3/drawn-[\w-]+\.png", reply["stored"]), reply
     assert (reply["model"]["version"], reply["waiting"], reply["next_span"]) == (model["version"], 1, "span-1")
-    assert model["version"] == publish.latest_version(serving)
+    assert model["version"] == serving_layout.latest_version(serving)
     _, new = spans.find(data)
     assert new.number == 1 and mnist_data.listdir(new.path) == ["3"]
     assert mnist_data.listdir(f"{new.path}/3") == [os.path.basename(reply["stored"])]

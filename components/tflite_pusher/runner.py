@@ -6,7 +6,7 @@ import os
 import tensorflow as tf
 
 from components.mnist_example_gen.examples import read_examples
-from components.tflite_pusher import publish, tflite
+from components.tflite_pusher import publish, serving_layout, tflite
 from components.tflite_pusher.metadata import add_metadata
 from models.features import NUM_CLASSES, OUTPUT_KEY, SERVING_IMAGES_SIGNATURE, TFLITE_INPUT_KEY, TFLITE_INPUT_SHAPE
 
@@ -54,7 +54,7 @@ def push(model_dir: str, model_uri: str, eval_examples_dir: str, train_examples_
          settings: PushSettings, pushed_model_dir: str, pipeline_run_id: str | None = None) -> PushResult:
     """Publishes the model under settings.serving_dir unless its .tflite fails the parity check on the
     eval examples; a copy of the .tflite also goes to pushed_model_dir (the PushedModel artifact)."""
-    latest = publish.latest_metadata(settings.serving_dir)
+    latest = serving_layout.latest_metadata(settings.serving_dir)
     if latest and latest.get("model_uri") == model_uri and latest.get("quantize") == settings.quantize:
         # The same model blessed again (e.g. evaluated against itself as the new baseline).
         return PushResult(latest["metrics"]["tflite_accuracy"], latest["version"], None, already_published=True)

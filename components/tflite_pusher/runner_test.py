@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from components.mnist_example_gen.examples import to_serialized_examples
-from components.tflite_pusher import publish, runner, tflite
+from components.tflite_pusher import runner, serving_layout, tflite
 from components.tflite_pusher.metadata import read_metadata
 from models.features import SERVING_IMAGES_SIGNATURE
 
@@ -42,8 +42,8 @@ def test_push_publishes_a_verified_model_with_its_model_json(exported_mlp, examp
     serving = str(tmp_path / "serving")
     result = runner.push(exported_mlp, "model-uri-1", *examples_dirs, evaluated_accuracy, settings(serving),
                          str(tmp_path), pipeline_run_id="run-1")
-    assert result.problem is None and result.version == publish.latest_version(serving)
-    metadata = publish.latest_metadata(serving)
+    assert result.problem is None and result.version == serving_layout.latest_version(serving)
+    metadata = serving_layout.latest_metadata(serving)
     assert metadata["metrics"]["tflite_accuracy"] == result.tflite_accuracy == pytest.approx(evaluated_accuracy,
                                                                                              abs=0.001)
     assert metadata["metrics"]["eval_examples"] == 500 and metadata["metrics"]["class_agreement_with_saved_model"] >= 0.9995
@@ -63,7 +63,7 @@ def test_push_publishes_a_verified_model_with_its_model_json(exported_mlp, examp
     again = runner.push(exported_mlp, "model-uri-1", *examples_dirs, evaluated_accuracy, settings(serving),
                         str(tmp_path))
     assert again.already_published and again.version == result.version
-    assert publish.versions(serving) == [result.version]
+    assert serving_layout.versions(serving) == [result.version]
 
 
 def test_push_refuses_a_model_that_does_not_score_like_the_evaluated_one(exported_mlp, examples_dirs,
@@ -80,6 +80,6 @@ def test_int8_push_calibrates_on_the_training_split(exported_mlp, examples_dirs,
     result = runner.push(exported_mlp, "model-uri-1", *examples_dirs, evaluated_accuracy,
                          settings(serving, "int8", max_quantization_drop=0.01), str(tmp_path))
     assert result.problem is None
-    metadata = publish.latest_metadata(serving)
+    metadata = serving_layout.latest_metadata(serving)
     assert metadata["quantize"] == "int8" and metadata["metrics"]["class_agreement_with_saved_model"] is None
     assert metadata["tflite_bytes"] < 0.35 * len(tflite.convert(exported_mlp, SERVING_IMAGES_SIGNATURE))
