@@ -56,8 +56,7 @@ def measure(arch: str, data_dir: str, output_dir: str) -> dict:
         row["train_s"] = round(outcome.read_run(config.metadata_path).component("Trainer").seconds, 1)
     if result.returncode == 0:
         metadata = serving_layout.latest_metadata(config.serving_dir)
-        version_dir = os.path.join(config.serving_dir, serving_layout.latest_version(config.serving_dir))
-        with open(os.path.join(version_dir, "model.tflite"), "rb") as f:
+        with open(serving_layout.model_path(serving_layout.latest_version_dir(config.serving_dir)), "rb") as f:
             model = f.read()
         images, labels = mnist_data.load_split(data_dir, "eval")
         row.update(epochs=metadata["training"]["epochs"], batch_size=metadata["training"]["batch_size"],

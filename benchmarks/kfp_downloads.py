@@ -37,13 +37,13 @@ def tree_bytes(path: str) -> int:
 def fill_serving_dir(serving: str, local_serving: str, versions: int) -> None:
     """Copies of the latest version, published as the Pusher publishes, until there are `versions`."""
     latest = serving_layout.latest_version(serving)
-    model_dir = os.path.join(local_serving, latest)
+    model_dir = serving_layout.version_dir(local_serving, latest)
     metadata = serving_layout.version_metadata(serving, latest)
-    tflite_model = open(os.path.join(model_dir, "model.tflite"), "rb").read()
-    labels = open(os.path.join(model_dir, "labels.txt")).read().split()
+    tflite_model = open(serving_layout.model_path(model_dir), "rb").read()
+    labels = open(serving_layout.labels_path(model_dir)).read().split()
     while len(serving_layout.versions(serving)) < versions:
         publish.publish(serving, tflite_model, labels, metadata,
-                        saved_model_dir=os.path.join(model_dir, serving_layout.SAVED_MODEL_DIR))
+                        saved_model_dir=serving_layout.saved_model_path(model_dir))
 
 
 def measure(data_dir: str, versions: int, work: str) -> dict:
@@ -62,8 +62,9 @@ def measure(data_dir: str, versions: int, work: str) -> dict:
 
     runs = {"run-1": run("run-1")}
     fill_serving_dir(serving, local_serving, versions)
+    latest_dir = serving_layout.version_dir(local_serving, serving_layout.latest_version(serving))
     before_run_2 = {"versions": len(serving_layout.versions(serving)), "serving_bytes": tree_bytes(local_serving),
-                    "version_bytes": tree_bytes(os.path.join(local_serving, serving_layout.latest_version(serving))),
+                    "version_bytes": tree_bytes(latest_dir),
                     "latest_file_bytes": os.path.getsize(os.path.join(local_serving, serving_layout.LATEST_FILE))}
     write_sklearn_digits(os.path.join(data, "spans", "0"))
     runs["run-2"] = run("run-2")

@@ -72,7 +72,7 @@ def pipeline_run(data_dir: str, output_dir: str, *flags: str) -> dict:
 def shipped_accuracy(data_dir: str, output_dir: str) -> float:
     """The pushed model.tflite in LiteRT on the test set, measured here rather than read from the Pusher."""
     serving_dir = PipelineConfig(output_dir=output_dir).serving_dir
-    with open(os.path.join(serving_dir, serving_layout.latest_version(serving_dir), "model.tflite"), "rb") as f:
+    with open(serving_layout.model_path(serving_layout.latest_version_dir(serving_dir)), "rb") as f:
         model = f.read()
     images, labels = mnist_data.load_split(data_dir, "eval")
     return round(tflite.accuracy(tflite.predict(model, images), labels), 4)

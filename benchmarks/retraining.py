@@ -45,8 +45,7 @@ def timed_run(data_dir: str, paths: PipelineConfig) -> dict:
 
 
 def latest_model(paths: PipelineConfig) -> bytes:
-    version = serving_layout.latest_version(paths.serving_dir)
-    with open(os.path.join(paths.serving_dir, version, "model.tflite"), "rb") as f:
+    with open(serving_layout.model_path(serving_layout.latest_version_dir(paths.serving_dir)), "rb") as f:
         return f.read()
 
 

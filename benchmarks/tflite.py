@@ -123,7 +123,7 @@ def main() -> None:
             if not version:
                 parser.error(f"nothing pushed to {serving_dir}: run benchmarks/accuracy.py --archs cnn, "
                              "or pass --saved-model")
-            saved_model = os.path.join(serving_dir, version, serving_layout.SAVED_MODEL_DIR)
+            saved_model = serving_layout.saved_model_path(serving_layout.version_dir(serving_dir, version))
         results = measure(saved_model, args.data_dir)
         provenance.save(results, results_json)
     write_results(results)

@@ -56,7 +56,7 @@ def _read_outputs(run) -> dict | None:
                             evaluator_constants.BLESSED_FILE_NAME))
     not_blessed = bool(_written(run_root, EVALUATOR, standard_component_specs.BLESSING_KEY,
                                 evaluator_constants.NOT_BLESSED_FILE_NAME))
-    pushed = _written(run_root, PUSHER, standard_component_specs.PUSHED_MODEL_KEY, "model.tflite")
+    pushed = _written(run_root, PUSHER, standard_component_specs.PUSHED_MODEL_KEY, serving_layout.MODEL_FILE)
     return {"trained": bool(_written(run_root, TRAINER, standard_component_specs.MODEL_KEY, "*")),
             "blessed": True if blessed else False if not_blessed else None,
             "pushed_sha256": hashlib.sha256(tf.io.gfile.GFile(pushed[0], "rb").read()).hexdigest() if pushed else None}

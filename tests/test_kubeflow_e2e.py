@@ -105,8 +105,9 @@ def test_run_2_learns_the_new_handwriting_and_is_gated_against_v1_on_both_source
     assert mnist[1] is not None and mnist[0] >= mnist[1] - 0.01  # within --max-regression 1 of v1
     assert new_source[0] > new_source[1]  # v1 was the baseline on the new source's eval share too
     images, labels = spans.load(spans.find(str(scenario["data"]))[0])["eval"]
-    accuracy = {v: tflite.accuracy(tflite.predict(open(os.path.join(scenario["bucket"], "serving", v, "model.tflite"),
-                                                       "rb").read(), images), labels) for v in (v1, v2)}
+    version_dirs = {v: serving_layout.version_dir(str(scenario["bucket"] / "serving"), v) for v in (v1, v2)}
+    accuracy = {v: tflite.accuracy(tflite.predict(open(serving_layout.model_path(d), "rb").read(), images), labels)
+                for v, d in version_dirs.items()}
     assert accuracy[v2] - accuracy[v1] >= 0.15, accuracy
     assert serving_layout.latest_metadata(scenario["serving"])["spans"][0]["source"] == "span-0"
 

@@ -1,8 +1,6 @@
 """Scheduled retraining as it runs locally: a model trained on MNIST, then a span of a new source of
 real handwriting arrives (scikit-learn's bundled digits: 1,797 scans at 8x8, no download), the next
 run retrains on it and is gated on both sources, and a run with nothing new trains nothing."""
-import os
-
 import pytest
 
 from components.mnist_example_gen import spans
@@ -24,10 +22,10 @@ def scenario(mnist_dir, tmp_path_factory):
         return outcome.read_run(paths.metadata_path)
 
     first = run()
-    v1 = open(os.path.join(paths.serving_dir, "latest", "model.tflite"), "rb").read()
+    v1 = open(serving_layout.model_path(serving_layout.latest_pointer(paths.serving_dir)), "rb").read()
     write_sklearn_digits(str(data / "spans" / "0"))
     second = run()
-    v2 = open(os.path.join(paths.serving_dir, "latest", "model.tflite"), "rb").read()
+    v2 = open(serving_layout.model_path(serving_layout.latest_pointer(paths.serving_dir)), "rb").read()
     serving_after_v2 = snapshot(paths.serving_dir)
     third = run()
     return {"runs": (first, second, third), "models": (v1, v2), "span": spans.find(str(data))[0],

@@ -124,13 +124,14 @@ def test_digits_drawn_as_strokes_are_read_correctly_in_the_browser(drawn, site):
     read = [result["top"][0]["label"] for result in drawn["read"]]
     assert sum(np.array(read) == drawn["labels"]) >= 9, (read, drawn["labels"])
     # What the page read is what LiteRT in Python reads from the prepared image the page shows.
-    model = open(os.path.join(site["paths"].serving_dir, "latest", "model.tflite"), "rb").read()
+    latest = serving_layout.latest_pointer(site["paths"].serving_dir)
+    model = open(serving_layout.model_path(latest), "rb").read()
     prepared = np.array([result["prepared"] for result in drawn["read"]], np.uint8).reshape(-1, 28, 28)
     probabilities = tflite.predict(model, prepared)
     assert read == np.argmax(probabilities, axis=1).tolist()
     assert all([row["label"] for row in result["top"]] == np.argsort(-p)[:3].tolist()
                for result, p in zip(drawn["read"], probabilities))
-    model = json.load(open(os.path.join(site["paths"].serving_dir, "latest", "model.json")))
+    model = json.load(open(serving_layout.metadata_path(latest)))
     assert model["version"] in drawn["page"]["model"] and f"{100 * model['metrics']['tflite_accuracy']:.2f} %" in \
         drawn["page"]["model"]
 
@@ -138,10 +139,10 @@ def test_digits_drawn_as_strokes_are_read_correctly_in_the_browser(drawn, site):
 def test_the_page_loads_the_new_model_when_latest_moves_and_reads_without_a_data_dir(site, tmp_path):
     chromium = require("chromium", "`make setup` installs it as root; otherwise `sudo apt-get install chromium`")
     node = require("node", "`make setup` installs it as root; otherwise `sudo apt-get install nodejs npm`")
-    serving = tmp_path / "out" / "serving"
-    pushed = os.path.realpath(os.path.join(site["paths"].serving_dir, "latest"))
-    shutil.copytree(pushed, serving / "20260101-000000")
-    os.symlink("20260101-000000", serving / "latest")
+    serving = serving_layout.serving_dir_in(str(tmp_path / "out"))
+    pushed = serving_layout.latest_version_dir(site["paths"].serving_dir)
+    shutil.copytree(pushed, serving_layout.version_dir(serving, "20260101-000000"))
+    os.symlink("20260101-000000", serving_layout.latest_pointer(serving))
     process, url = start_server([os.path.join(BIN_DIR, "mnist-tfx"), "serve", "--output-dir", str(tmp_path / "out"),
                                  "--port", "0"], env={**os.environ, "MNIST_DIR": str(tmp_path / "absent"),
                                                       "XDG_CACHE_HOME": str(tmp_path / "cache")})
@@ -149,11 +150,12 @@ def test_the_page_loads_the_new_model_when_latest_moves_and_reads_without_a_data
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert watcher.stdout.readline().strip() == os.path.basename(pushed)  # model.json's version
-        shutil.copytree(pushed, serving / "20260102-000000")
-        metadata = json.load(open(serving / "20260102-000000" / "model.json"))
-        json.dump({**metadata, "version": "20260102-000000"}, open(serving / "20260102-000000" / "model.json", "w"))
-        os.symlink("20260102-000000", serving / "latest-new")
-        os.replace(serving / "latest-new", serving / "latest")  # as publish moves it
+        new_version = serving_layout.version_dir(serving, "20260102-000000")
+        shutil.copytree(pushed, new_version)
+        metadata = json.load(open(serving_layout.metadata_path(new_version)))
+        json.dump({**metadata, "version": "20260102-000000"}, open(serving_layout.metadata_path(new_version), "w"))
+        os.symlink("20260102-000000", os.path.join(serving, "latest-new"))
+        os.replace(os.path.join(serving, "latest-new"), serving_layout.latest_pointer(serving))  # as publish moves it
         out, err = watcher.communicate(timeout=180)
         status, reply = post(url + "api/corrections?label=1", png(np.zeros((28, 28), np.uint8)))
     finally:
@@ -317,7 +319,7 @@ def test_a_correction_goes_whole_into_the_next_span_on_an_object_store(mnist_eva
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     try:
         status, reply = post(url + "api/corrections?label=3", png(images[1]))
-        model = json.load(urllib.request.urlopen(url + "model.json", timeout=30))
+        model = json.load(urllib.request.urlopen(url + serving_layout.METADATA_FILE, timeout=30))
     finally:
         server.shutdown()
         server.server_close()

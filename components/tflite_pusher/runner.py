@@ -85,6 +85,6 @@ def push(model_dir: str, model_uri: str, eval_examples_dir: str, train_examples_
     version_dir = publish.publish(settings.serving_dir, tflite_model, labels_text, metadata, saved_model_dir=model_dir,
                                   keep_versions=settings.keep_versions, version=version)
     tf.io.gfile.makedirs(pushed_model_dir)  # Kubeflow's launcher creates only its parent
-    with tf.io.gfile.GFile(os.path.join(pushed_model_dir, "model.tflite"), "wb") as f:
+    with tf.io.gfile.GFile(serving_layout.model_path(pushed_model_dir), "wb") as f:  # named as in a version
         f.write(tflite_model)
     return PushResult(check.tflite_accuracy, os.path.basename(version_dir), None)

@@ -51,14 +51,15 @@ def test_push_publishes_a_verified_model_with_its_model_json(exported_mlp, examp
                                  "description": metadata["input"]["description"]}
     assert metadata["output"]["shape"] == [1, 10] and metadata["pipeline_run_id"] == "run-1"
     assert metadata["model_uri"] == "model-uri-1" and metadata["architecture"] == "mlp"
-    model = open(os.path.join(serving, result.version, "model.tflite"), "rb").read()
-    assert open(tmp_path / "model.tflite", "rb").read() == model  # the PushedModel artifact's copy
+    version_dir = serving_layout.version_dir(serving, result.version)
+    model = open(serving_layout.model_path(version_dir), "rb").read()
+    assert open(serving_layout.model_path(str(tmp_path)), "rb").read() == model  # the PushedModel artifact's copy
     # The parity check's accuracy is the published file's: its metadata is inside.
     assert tflite.accuracy(tflite.predict(model, mnist_eval[0][:500]), mnist_eval[1][:500]) == result.tflite_accuracy
     written = read_metadata(model)
     assert written["metadata"]["version"] == result.version
     assert (written["metadata"]["author"], written["metadata"]["license"]) == ("Digit Team", "MIT")
-    assert written["files"]["labels.txt"] == open(os.path.join(serving, result.version, "labels.txt")).read()
+    assert written["files"][serving_layout.LABELS_FILE] == open(serving_layout.labels_path(version_dir)).read()
 
     again = runner.push(exported_mlp, "model-uri-1", *examples_dirs, evaluated_accuracy, settings(serving),
                         str(tmp_path))
@@ -72,7 +73,7 @@ def test_push_refuses_a_model_that_does_not_score_like_the_evaluated_one(exporte
     result = runner.push(exported_mlp, "model-uri-1", *examples_dirs, evaluated_accuracy + 0.05, settings(serving),
                          str(tmp_path))
     assert result.version is None and result.problem.startswith("TFLite accuracy")
-    assert not os.path.exists(serving) and not os.path.exists(tmp_path / "model.tflite")
+    assert not os.path.exists(serving) and not os.path.exists(serving_layout.model_path(str(tmp_path)))
 
 
 def test_int8_push_calibrates_on_the_training_split(exported_mlp, examples_dirs, evaluated_accuracy, tmp_path):
