@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 import provenance
 from components.mnist_example_gen import mnist_data
-from components.tflite_pusher import publish, tflite
+from components.tflite_pusher import serving_layout, tflite
 from models import architectures
 from pipeline import outcome
 from pipeline.config import PipelineConfig
@@ -55,9 +55,8 @@ def measure(arch: str, data_dir: str, output_dir: str) -> dict:
     if result.returncode in (0, 3):
         row["train_s"] = round(outcome.read_run(config.metadata_path).component("Trainer").seconds, 1)
     if result.returncode == 0:
-        metadata = publish.latest_metadata(config.serving_dir)
-        version_dir = os.path.join(config.serving_dir, publish.latest_version(config.serving_dir))
-        with open(os.path.join(version_dir, "model.tflite"), "rb") as f:
+        metadata = serving_layout.latest_metadata(config.serving_dir)
+        with open(serving_layout.model_path(serving_layout.latest_version_dir(config.serving_dir)), "rb") as f:
             model = f.read()
         images, labels = mnist_data.load_split(data_dir, "eval")
         row.update(epochs=metadata["training"]["epochs"], batch_size=metadata["training"]["batch_size"],

@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 import provenance
-from components.tflite_pusher import publish
+from components.tflite_pusher import publish, serving_layout
 from tests import kfp_harness
 from tests.helpers import compile_unchecked, linked_data_dir, write_sklearn_digits
 
@@ -35,14 +35,14 @@ def tree_bytes(path: str) -> int:
 
 def fill_serving_dir(serving: str, local_serving: str, versions: int) -> None:
     """Copies of the latest version, published as the Pusher publishes, until there are `versions`."""
-    latest = publish.latest_version(serving)
-    model_dir = os.path.join(local_serving, latest)
-    metadata = publish.version_metadata(serving, latest)
-    tflite_model = open(os.path.join(model_dir, "model.tflite"), "rb").read()
-    labels = open(os.path.join(model_dir, "labels.txt")).read().split()
-    while len(publish.versions(serving)) < versions:
+    latest = serving_layout.latest_version(serving)
+    model_dir = serving_layout.version_dir(local_serving, latest)
+    metadata = serving_layout.version_metadata(serving, latest)
+    tflite_model = open(serving_layout.model_path(model_dir), "rb").read()
+    labels = open(serving_layout.labels_path(model_dir)).read().split()
+    while len(serving_layout.versions(serving)) < versions:
         publish.publish(serving, tflite_model, labels, metadata,
-                        saved_model_dir=os.path.join(model_dir, publish.SAVED_MODEL_DIR))
+                        saved_model_dir=serving_layout.saved_model_path(model_dir))
 
 
 def measure(data_dir: str, versions: int, work: str) -> dict:
@@ -61,9 +61,10 @@ def measure(data_dir: str, versions: int, work: str) -> dict:
 
     runs = {"run-1": run("run-1")}
     fill_serving_dir(serving, local_serving, versions)
-    before_run_2 = {"versions": len(publish.versions(serving)), "serving_bytes": tree_bytes(local_serving),
-                    "version_bytes": tree_bytes(os.path.join(local_serving, publish.latest_version(serving))),
-                    "latest_file_bytes": os.path.getsize(os.path.join(local_serving, publish.LATEST_POINTER))}
+    latest_dir = serving_layout.version_dir(local_serving, serving_layout.latest_version(serving))
+    before_run_2 = {"versions": len(serving_layout.versions(serving)), "serving_bytes": tree_bytes(local_serving),
+                    "version_bytes": tree_bytes(latest_dir),
+                    "latest_file_bytes": os.path.getsize(os.path.join(local_serving, serving_layout.LATEST_FILE))}
     write_sklearn_digits(os.path.join(data, "spans", "0"))
     runs["run-2"] = run("run-2")
     runs["run-3"] = run("run-3")

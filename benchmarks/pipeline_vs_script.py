@@ -27,7 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 import provenance
 from accuracy import SHARED_CPU_SHARE, busy_cpu_seconds, children_cpu_seconds
 from components.mnist_example_gen import mnist_data
-from components.tflite_pusher import publish, tflite
+from components.tflite_pusher import serving_layout, tflite
 from pipeline import outcome
 from pipeline.config import PipelineConfig
 
@@ -72,7 +72,7 @@ def pipeline_run(data_dir: str, output_dir: str, *flags: str) -> dict:
 def shipped_accuracy(data_dir: str, output_dir: str) -> float:
     """The pushed model.tflite in LiteRT on the test set, measured here rather than read from the Pusher."""
     serving_dir = PipelineConfig(output_dir=output_dir).serving_dir
-    with open(os.path.join(serving_dir, publish.latest_version(serving_dir), "model.tflite"), "rb") as f:
+    with open(serving_layout.model_path(serving_layout.latest_version_dir(serving_dir)), "rb") as f:
         model = f.read()
     images, labels = mnist_data.load_split(data_dir, "eval")
     return round(tflite.accuracy(tflite.predict(model, images), labels), 4)

@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 import provenance
 from components.mnist_example_gen import mnist_data, spans
-from components.tflite_pusher import publish, tflite
+from components.tflite_pusher import serving_layout, tflite
 from pipeline import outcome
 from pipeline.config import PipelineConfig
 
@@ -45,8 +45,7 @@ def timed_run(data_dir: str, paths: PipelineConfig) -> dict:
 
 
 def latest_model(paths: PipelineConfig) -> bytes:
-    version = publish.latest_version(paths.serving_dir)
-    with open(os.path.join(paths.serving_dir, version, "model.tflite"), "rb") as f:
+    with open(serving_layout.model_path(serving_layout.latest_version_dir(paths.serving_dir)), "rb") as f:
         return f.read()
 
 

@@ -19,7 +19,7 @@ import tensorflow as tf
 
 import provenance
 from components.mnist_example_gen import mnist_data
-from components.tflite_pusher import publish, tflite
+from components.tflite_pusher import serving_layout, tflite
 from models.features import IMAGES_INPUT_KEY, OUTPUT_KEY, SERVING_IMAGES_SIGNATURE
 from pipeline.config import PipelineConfig
 from pipeline.latency import litert_runner, single_image_latency_us
@@ -80,8 +80,8 @@ def write_results(results: dict) -> None:
         "",
         "Model: `--arch cnn` with its default recipe at that commit, as `benchmarks/accuracy.py` pushes it under "
         f"`benchmarks/out/cnn/`; the SavedModel read: `{results['saved_model']}`"
-        + ("" if results["saved_model"].endswith(publish.SAVED_MODEL_DIR) else
-           f" (the serving layout of that commit; a version now holds it as `serving/<version>/{publish.SAVED_MODEL_DIR}/`)")
+        + ("" if results["saved_model"].endswith(serving_layout.SAVED_MODEL_DIR) else
+           f" (the serving layout of that commit; a version now holds it as `serving/<version>/{serving_layout.SAVED_MODEL_DIR}/`)")
         + ". "
         "Accuracy on the 10,000 test images, raw uint8 input. Latency: median of "
         f"{results['single_runs']} single-image calls ({results['keras_single_runs']} for Keras) after warm-up, "
@@ -124,11 +124,11 @@ def main() -> None:
         saved_model = args.saved_model
         if not saved_model:
             serving_dir = PipelineConfig(output_dir=CNN_OUTPUT_DIR).serving_dir
-            version = publish.latest_version(serving_dir)
+            version = serving_layout.latest_version(serving_dir)
             if not version:
                 parser.error(f"nothing pushed to {serving_dir}: run benchmarks/accuracy.py --archs cnn, "
                              "or pass --saved-model")
-            saved_model = os.path.join(serving_dir, version, publish.SAVED_MODEL_DIR)
+            saved_model = serving_layout.saved_model_path(serving_layout.version_dir(serving_dir, version))
         results = measure(saved_model, args.data_dir)
         provenance.save(results, results_json)
     write_results(results)

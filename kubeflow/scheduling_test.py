@@ -326,19 +326,19 @@ def write_output(run: dict, task: str, output: str, name: str, content: bytes = 
 
 
 def test_status_shows_what_each_run_did_newest_first(kfp_api, local_package):
-    from components.tflite_pusher import publish
+    from components.tflite_pusher import publish, serving_layout
     package, pipeline_root = local_package
     recurring_run_id, _ = scheduling.schedule(kfp_client(kfp_api), package, scheduling.DEFAULT_EXPERIMENT, None,
                                               scheduling.DEFAULT_SCHEDULE_NAME, CRON[1], 1, True, pipeline_root)
     night = [datetime.datetime(2026, 1, day, 3, tzinfo=datetime.timezone.utc) for day in range(1, 6)]
     tflite = b"a .tflite pushed on the first night"
-    version = publish.publish(os.path.join(pipeline_root, "serving"), tflite, [str(i) for i in range(10)], {},
+    version = publish.publish(serving_layout.serving_dir_in(pipeline_root), tflite, [str(i) for i in range(10)], {},
                               version="20260101-030412")
 
     pushed = kfp_api.fire(recurring_run_id, night[0], ran=TASKS)
     write_output(pushed, "Trainer", "model", "saved_model.pb")
     write_output(pushed, "Evaluator", "blessing", "BLESSED")
-    write_output(pushed, "TFLitePusher", "pushed_model", "model.tflite", tflite)
+    write_output(pushed, "TFLitePusher", "pushed_model", serving_layout.MODEL_FILE, tflite)
     # Unchanged data: the fingerprint and the importer run, the cache serves every other task.
     skipped = kfp_api.fire(recurring_run_id, night[1], ran=["DataFingerprint", "serving_dir_importer"],
                            cached=[t for t in TASKS if t not in ("DataFingerprint", "serving_dir_importer")])

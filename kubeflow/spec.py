@@ -10,6 +10,7 @@ import tempfile
 import yaml
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
+from components.tflite_pusher import serving_layout
 from kubeflow import entrypoint
 from pipeline.config import PipelineConfig
 from pipeline.pipeline import create_pipeline
@@ -32,7 +33,7 @@ def build_spec(config: PipelineConfig, image: str, pipeline_root: str, serving_u
     Pipelines.
     """
     pipeline = create_pipeline(
-        config, pipeline_root=pipeline_root, serving_dir=serving_uri or os.path.join(pipeline_root, "serving"),
+        config, pipeline_root=pipeline_root, serving_dir=serving_uri or serving_layout.serving_dir_in(pipeline_root),
         schema_file=os.path.join(source_dir, "pipeline", "schema", "schema.pbtxt"),
         on_kubeflow=True, keep_resolver=keep_resolver, setup_file=os.path.join(source_dir, "setup.py"))
     # Schema 2.1: open-source KFP's driver resolves only `runtimeValue.constant`, and only in 2.1 does TFX

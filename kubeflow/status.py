@@ -19,12 +19,13 @@ import tensorflow as tf
 from tfx.components.evaluator import constants as evaluator_constants
 from tfx.types import standard_component_specs
 
-from components.tflite_pusher import publish
+from components.common import DataError
+from components.tflite_pusher import serving_layout
 from kubeflow import scheduling
 
 # The tasks whose outputs tell what a run did: the component ids in pipeline/pipeline.py.
 TRAINER, EVALUATOR, PUSHER = "Trainer", "Evaluator", "TFLitePusher"
-UNREADABLE_STORAGE = (tf.errors.OpError, OSError)
+UNREADABLE_STORAGE = (tf.errors.OpError, OSError, DataError)  # DataError: serving_layout's reads name the file
 
 
 def _serving_dir(pipeline_spec: dict | None) -> str | None:
@@ -55,7 +56,7 @@ def _read_outputs(run) -> dict | None:
                             evaluator_constants.BLESSED_FILE_NAME))
     not_blessed = bool(_written(run_root, EVALUATOR, standard_component_specs.BLESSING_KEY,
                                 evaluator_constants.NOT_BLESSED_FILE_NAME))
-    pushed = _written(run_root, PUSHER, standard_component_specs.PUSHED_MODEL_KEY, "model.tflite")
+    pushed = _written(run_root, PUSHER, standard_component_specs.PUSHED_MODEL_KEY, serving_layout.MODEL_FILE)
     return {"trained": bool(_written(run_root, TRAINER, standard_component_specs.MODEL_KEY, "*")),
             "blessed": True if blessed else False if not_blessed else None,
             "pushed_sha256": hashlib.sha256(tf.io.gfile.GFile(pushed[0], "rb").read()).hexdigest() if pushed else None}
@@ -64,10 +65,10 @@ def _read_outputs(run) -> dict | None:
 def _versions_by_sha256(serving_dir: str, wanted: set[str]) -> dict[str, str]:
     """Newest first, until every wanted .tflite is found: a run pushes a version newer than the last."""
     found = {}
-    for version in reversed(publish.versions(serving_dir)):
+    for version in reversed(serving_layout.versions(serving_dir)):
         if wanted <= found.keys():
             break
-        found.setdefault(publish.version_metadata(serving_dir, version)["tflite_sha256"], version)
+        found.setdefault(serving_layout.version_metadata(serving_dir, version)["tflite_sha256"], version)
     return found
 
 
@@ -120,7 +121,7 @@ def recurring_run_status(client, experiment_id: str, recurring_run, last: int) -
         outputs = [_read_outputs(run) for run in runs]
         pushed = {o["pushed_sha256"] for o in outputs if o and o["pushed_sha256"]}
         versions = _versions_by_sha256(serving_dir, pushed) if serving_dir and pushed else {}
-        status["serving_latest"] = publish.latest_version(serving_dir) if serving_dir else None
+        status["serving_latest"] = serving_layout.latest_version(serving_dir) if serving_dir else None
     except UNREADABLE_STORAGE as e:
         outputs, versions = [None] * len(runs), {}
         status["unreadable"] = (str(e).strip().splitlines() or [type(e).__name__])[0]

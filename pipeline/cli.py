@@ -47,6 +47,7 @@ def serve_command(args: argparse.Namespace) -> int:
     from components.common import is_uri
     from components import files
     from components.mnist_example_gen import datasets, download
+    from components.tflite_pusher import serving_layout
     from pipeline import serve
     data_dir = args.data_dir or os.environ.get("MNIST_DIR") or download.default_cache_dir(datasets.MNIST)
     if not files.isdir(data_dir):
@@ -57,7 +58,7 @@ def serve_command(args: argparse.Namespace) -> int:
     elif not is_uri(data_dir):
         data_dir = os.path.abspath(data_dir)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    serving_dir = os.path.join(args.output_dir, "serving")  # PipelineConfig.serving_dir, without importing TF
+    serving_dir = serving_layout.serving_dir_in(args.output_dir)
     try:
         server = serve.make_server(serving_dir, data_dir, args.host, args.port)
     except OSError as e:
@@ -66,7 +67,8 @@ def serve_command(args: argparse.Namespace) -> int:
     host, port = server.server_address[:2]
     corrections = (f"corrections into {data_dir}/spans/" if data_dir
                    else "no data dir, so corrections are off (--data-dir)")
-    print(f"serving http://{host}:{port}/ : the model from {serving_dir}/latest, {corrections}", flush=True)
+    print(f"serving http://{host}:{port}/ : the model from {serving_layout.latest_pointer(serving_dir)}, "
+          f"{corrections}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -186,7 +188,8 @@ def _print_summary(run, log_path: str) -> int:
     print(f"  {'blessed':<24} {_yes_no(run.blessed)}" + (f": {run.not_pushed_reason}" if run.blessed is False else ""))
     if pushed:
         import tensorflow as tf
-        tflite_path = os.path.join(pushed["pushed_destination"], "model.tflite")
+        from components.tflite_pusher import serving_layout
+        tflite_path = serving_layout.model_path(pushed["pushed_destination"])
         print(f"  {'pushed':<24} version {pushed['pushed_version']}: {tflite_path} "
               f"({tf.io.gfile.stat(tflite_path).length / 1024:,.0f} KB)")
     print(f"  {'log':<24} {log_path}")

@@ -5,6 +5,7 @@ import os
 import shlex
 
 from components.mnist_example_gen.datasets import DATASETS
+from components.tflite_pusher import serving_layout
 from components.tflite_pusher.tflite import QUANTIZATIONS
 from models.architectures import ARCHITECTURES
 from models.trainer import DISTRIBUTIONS, LR_SCHEDULES, TrainingConfig
@@ -102,7 +103,7 @@ class PipelineConfig:
 
     @property
     def serving_dir(self) -> str:
-        return os.path.join(self.output_dir, "serving")
+        return serving_layout.serving_dir_in(self.output_dir)
 
     def beam_pipeline_args(self, setup_file: str = SETUP_FILE) -> list[str]:
         """setup_file: this project's setup.py where the Beam jobs run, staged for remote runners."""

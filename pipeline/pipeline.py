@@ -21,7 +21,7 @@ from components.import_schema_gen.component import ImportSchemaGen
 from components.mnist_example_gen.component import MnistExampleGen
 from components.mnist_example_gen.datasets import DATASETS
 from components.strict_example_validator.component import StrictExampleValidator
-from components.tflite_pusher import publish
+from components.tflite_pusher import serving_layout
 from components.tflite_pusher.component import TFLitePusher
 from pipeline.config import PIPELINE_NAME, SETUP_FILE, PipelineConfig
 from components.baseline_evaluator.evaluation import eval_config
@@ -79,7 +79,7 @@ def create_pipeline(config: PipelineConfig, pipeline_root: str, serving_dir: str
         # The serving directory's LATEST file (a fixed URI) as a Model; BaselineEvaluator takes the
         # version it names. KFP's launcher downloads every input whole, so this is a pointer, not the
         # directory of every version. The id is an Argo task name: letters, digits and '-' only.
-        baseline = Importer(source_uri=os.path.join(serving_dir, publish.LATEST_POINTER),
+        baseline = Importer(source_uri=os.path.join(serving_dir, serving_layout.LATEST_FILE),
                             artifact_type=standard_artifacts.Model).with_id(BASELINE_IMPORTER)
         baseline_model, evaluator_class = baseline.outputs[IMPORT_RESULT_KEY], BaselineEvaluator
     else:

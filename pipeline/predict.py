@@ -7,7 +7,7 @@ import numpy as np
 
 from components.common import DataError
 from components.mnist_example_gen import handwriting, mnist_data
-from components.tflite_pusher import publish, tflite
+from components.tflite_pusher import serving_layout, tflite
 from models.features import NUM_CLASSES
 from pipeline.config import PipelineConfig
 
@@ -25,10 +25,10 @@ def model_path(model: str, output_dir: str) -> str:
     if model:
         return model
     serving_dir = PipelineConfig(output_dir=output_dir).serving_dir
-    version = publish.latest_version(serving_dir)
-    if not version:
+    version_dir = serving_layout.latest_version_dir(serving_dir)
+    if not version_dir:
         raise DataError(f"{serving_dir}: no pushed model (run `mnist-tfx run` first, or pass --model)")
-    return os.path.join(serving_dir, version, "model.tflite")
+    return serving_layout.model_path(version_dir)
 
 
 def classify(model_file: str, paths: list[str], top_k: int = 1) -> list[dict]:
@@ -37,7 +37,7 @@ def classify(model_file: str, paths: list[str], top_k: int = 1) -> list[dict]:
         model = open(model_file, "rb").read()
     except OSError as e:
         raise DataError(f"{model_file}: cannot read ({e.strerror})") from None
-    labels_file = os.path.join(os.path.dirname(model_file), "labels.txt")
+    labels_file = serving_layout.labels_path(os.path.dirname(model_file))
     labels = open(labels_file).read().split("\n")[:NUM_CLASSES] if os.path.exists(labels_file) else [str(d) for d in range(NUM_CLASSES)]
     named = [item for path in paths for item in load_images(path)]
     probabilities = tflite.predict(model, np.stack([image for _, image in named]))

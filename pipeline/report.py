@@ -16,7 +16,7 @@ from tfx.utils import path_utils
 from components.common import is_uri
 from components import files
 from components.mnist_example_gen.examples import read_examples
-from components.tflite_pusher import tflite
+from components.tflite_pusher import serving_layout, tflite
 from models.features import IMAGES_INPUT_KEY, OUTPUT_KEY, SERVING_IMAGES_SIGNATURE
 from pipeline import latency, outcome
 from pipeline.config import PipelineConfig
@@ -144,7 +144,7 @@ def build(output_dir: str, run_id: str | None = None) -> str:
         rows.append(("last blessed model", "<td>none yet: judged on the threshold alone</td>", ""))
     rows.append(("blessed", f"<td>{'yes' if run.blessed else 'no'}</td>", 'id="blessed"'))
     if pushed:
-        tflite_path = os.path.join(pushed["pushed_destination"], "model.tflite")
+        tflite_path = serving_layout.model_path(pushed["pushed_destination"])
         model = open(tflite_path, "rb").read()
         latency_us = latency.single_image_latency_us(latency.litert_runner(model, 1), tflite.to_model_input(images[:1]),
                                                      runs=LATENCY_RUNS)

@@ -23,15 +23,16 @@ import uuid
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from components.common import DataError, is_uri
 from components import files
+from components.common import DataError
 from components.mnist_example_gen import handwriting, spans
+from components.tflite_pusher import serving_layout
 
 WEB_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "web")
 MAX_PNG_BYTES = 512 * 1024
 MAX_SIDE = 2048
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-LATEST_FILES = {"/model.tflite": "model.tflite", "/model.json": "model.json"}
+LATEST_FILES = {f"/{name}": name for name in (serving_layout.MODEL_FILE, serving_layout.METADATA_FILE)}
 log = logging.getLogger("mnist-tfx.serve")
 
 
@@ -63,29 +64,18 @@ class Store:
     serving_dir: str
     data_dir: str | None  # None: the page only reads
 
-    def latest_version_dir(self) -> str | None:
-        if is_uri(self.serving_dir):
-            from components.tflite_pusher import publish  # imports TensorFlow, which only a URI needs
-            version = publish.latest_version(self.serving_dir)
-            return os.path.join(self.serving_dir, version) if version else None
-        link = os.path.join(self.serving_dir, "latest")
-        return os.path.realpath(link) if os.path.isfile(os.path.join(link, "model.json")) else None
-
-    def model_json(self) -> dict | None:
-        version_dir = self.latest_version_dir()
-        return json.loads(files.read_bytes(os.path.join(version_dir, "model.json"))) if version_dir else None
-
     def _pending_spans(self) -> tuple[list[spans.Span], int]:
         """The spans the latest model was not trained on, and the span number corrections go to:
         the newest span if it is pending, else a new one after it."""
-        trained = {span["source"] for span in (self.model_json() or {}).get("spans", [])}
+        model = serving_layout.latest_metadata(self.serving_dir) or {}
+        trained = {span["source"] for span in model.get("spans", [])}
         found = spans.find(self.data_dir)
         pending = [span for span in found if span.source not in trained]
         newest = found[-1] if found else None
         return pending, (newest.number if newest and newest in pending else (newest.number + 1 if newest else 0))
 
     def status(self) -> dict:
-        metadata = self.model_json()
+        metadata = serving_layout.latest_metadata(self.serving_dir)
         model = metadata and {"version": metadata["version"], "architecture": metadata.get("architecture"),
                               "dataset": metadata.get("dataset"), "accuracy": metadata["metrics"]["tflite_accuracy"]}
         if not self.data_dir:
@@ -146,7 +136,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             except DataError as e:  # a malformed span: the page shows it
                 return self._json(500, {"error": str(e)})
         if path in LATEST_FILES:
-            version_dir = self.store.latest_version_dir()
+            version_dir = serving_layout.latest_version_dir(self.store.serving_dir)
             if not version_dir:
                 return self._json(404, {"error": f"no model pushed under {self.store.serving_dir} yet: run `mnist-tfx run`"})
             return self._send_file(os.path.join(version_dir, LATEST_FILES[path]))

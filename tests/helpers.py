@@ -12,6 +12,8 @@ import threading
 import numpy as np
 from PIL import Image
 
+from components.tflite_pusher import serving_layout
+
 BIN_DIR = os.path.dirname(sys.executable)
 # A small real slice keeps a cold run under a minute on 2 cores.
 SLICE_ARGS = ["--max-train-examples", "3000", "--max-eval-examples", "1000", "--epochs", "3", "--augment", "off",
@@ -104,11 +106,11 @@ def incomplete_entries(serving_dir: str) -> list[str]:
     for name in os.listdir(serving_dir):
         path = os.path.realpath(os.path.join(serving_dir, name))
         try:
-            metadata = json.load(open(os.path.join(path, "model.json")))
-            complete = (hashlib.sha256(open(os.path.join(path, "model.tflite"), "rb").read()).hexdigest()
+            metadata = json.load(open(serving_layout.metadata_path(path)))
+            complete = (hashlib.sha256(open(serving_layout.model_path(path), "rb").read()).hexdigest()
                         == metadata["tflite_sha256"]
-                        and len(open(os.path.join(path, "labels.txt")).read().split()) == 10
-                        and os.path.isfile(os.path.join(path, "Format-Serving", "saved_model.pb")))
+                        and len(open(serving_layout.labels_path(path)).read().split()) == 10
+                        and os.path.isfile(os.path.join(serving_layout.saved_model_path(path), "saved_model.pb")))
         except (OSError, ValueError, KeyError):
             complete = False
         if not complete:
@@ -127,7 +129,7 @@ class ServingWatcher(threading.Thread):
     def run(self):
         while not self.finished.wait(0.05):
             self.problems += incomplete_entries(self.serving_dir)
-            self.latest_seen.add(os.readlink(os.path.join(self.serving_dir, "latest")))
+            self.latest_seen.add(os.readlink(serving_layout.latest_pointer(self.serving_dir)))
 
     def stop(self):
         self.finished.set()

@@ -12,7 +12,7 @@ import threading
 import numpy as np
 import pytest
 
-from components.tflite_pusher import publish, tflite
+from components.tflite_pusher import serving_layout, tflite
 from components.tflite_pusher.metadata import read_metadata
 from pipeline.config import PipelineConfig
 from tests.helpers import SLICE_ARGS, mnist_tfx, require
@@ -39,9 +39,10 @@ def pushed(mnist_dir, tmp_path_factory):
     result = mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", paths.output_dir, *SLICE_ARGS,
                        "--model-author", "Digit Team", "--model-license", "Apache-2.0")
     assert result.returncode == 0, result.stderr[-3000:]
-    version = publish.latest_version(paths.serving_dir)
-    with open(os.path.join(paths.serving_dir, version, "model.tflite"), "rb") as f:
-        return {"dir": os.path.join(paths.serving_dir, version), "version": version, "model": f.read()}
+    version = serving_layout.latest_version(paths.serving_dir)
+    version_dir = serving_layout.version_dir(paths.serving_dir, version)
+    with open(serving_layout.model_path(version_dir), "rb") as f:
+        return {"dir": version_dir, "version": version, "model": f.read()}
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,7 @@ def browser_results(pushed, mnist_eval, tmp_path_factory):
     site = tmp_path_factory.mktemp("site")
     os.symlink(os.path.join(BROWSER_DIR, "runtimes.html"), site / "runtimes.html")
     os.symlink(os.path.abspath(NODE_MODULES), site / "node_modules")
-    os.symlink(os.path.join(pushed["dir"], "model.tflite"), site / "model.tflite")
+    os.symlink(serving_layout.model_path(pushed["dir"]), site / "model.tflite")
     (site / "digits.bin").write_bytes(np.ascontiguousarray(mnist_eval[0][:DIGITS]).tobytes())
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(StaticFiles, directory=str(site)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -81,7 +82,7 @@ def test_the_standard_reader_finds_the_metadata_labels_and_input_spec(pushed):
     assert image["process_units"][0]["options"] == {"mean": [0.0], "std": [1.0]}  # identity: normalized inside
     (probabilities,) = metadata["subgraph_metadata"][0]["output_tensor_metadata"]
     assert probabilities["associated_files"][0]["type"] == "TENSOR_AXIS_LABELS"
-    labels = open(os.path.join(pushed["dir"], "labels.txt")).read()
+    labels = open(serving_layout.labels_path(pushed["dir"])).read()
     assert read["files"][probabilities["associated_files"][0]["name"]] == labels
 
 
@@ -97,7 +98,7 @@ def test_litert_js_agrees_with_litert_in_python(browser_results, pushed, mnist_e
 def test_mediapipe_classifies_with_the_labels_from_the_metadata(browser_results, pushed, mnist_eval):
     mediapipe = browser_results["mediapipe"]
     assert "categories" in mediapipe, mediapipe
-    labels = open(os.path.join(pushed["dir"], "labels.txt")).read().split("\n")
+    labels = open(serving_layout.labels_path(pushed["dir"])).read().split("\n")
     tops = [categories[0] for categories in mediapipe["categories"]]
     assert all(top["label"] == labels[top["index"]] for top in tops)
     in_python = np.argmax(tflite.predict(pushed["model"], mnist_eval[0][:DIGITS]), axis=1)

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from components.mnist_example_gen import spans
-from components.tflite_pusher import publish, tflite
+from components.tflite_pusher import serving_layout, tflite
 from kubeflow import entrypoint, spec
 from components.baseline_evaluator.evaluation import read_evaluation
 from pipeline.pipeline import BASELINE_IMPORTER
@@ -67,10 +67,10 @@ def scenario(mnist_dir, tmp_path_factory):
 
     serving = f"file://{bucket / 'serving'}"
     runs = {"run-1": run("run-1")}
-    v1 = publish.latest_version(serving)
+    v1 = serving_layout.latest_version(serving)
     write_sklearn_digits(str(data / "spans" / "0"))
     runs["run-2"] = run("run-2")
-    v2 = publish.latest_version(serving)
+    v2 = serving_layout.latest_version(serving)
     serving_after_v2 = snapshot(str(bucket / "serving"))
     runs["run-3"] = run("run-3")
     controls = {}
@@ -88,7 +88,7 @@ def scenario(mnist_dir, tmp_path_factory):
 def test_run_1_trains_on_mnist_and_pushes_v1_with_no_baseline_yet(scenario):
     assert set(scenario["runs"]["run-1"]["states"].values()) == {"complete"}
     v1 = scenario["versions"][0]
-    assert v1 and publish.latest_metadata(scenario["serving"])
+    assert v1 and serving_layout.latest_metadata(scenario["serving"])
     blessing = metadata(execution(scenario["bucket"], "run-1", "Evaluator")["blessing"])
     assert blessing["blessed"] == 1.0 and "baseline_model" not in blessing
 
@@ -105,10 +105,11 @@ def test_run_2_learns_the_new_handwriting_and_is_gated_against_v1_on_both_source
     assert mnist[1] is not None and mnist[0] >= mnist[1] - 0.01  # within --max-regression 1 of v1
     assert new_source[0] > new_source[1]  # v1 was the baseline on the new source's eval share too
     images, labels = spans.load(spans.find(str(scenario["data"]))[0])["eval"]
-    accuracy = {v: tflite.accuracy(tflite.predict(open(os.path.join(scenario["bucket"], "serving", v, "model.tflite"),
-                                                       "rb").read(), images), labels) for v in (v1, v2)}
+    version_dirs = {v: serving_layout.version_dir(str(scenario["bucket"] / "serving"), v) for v in (v1, v2)}
+    accuracy = {v: tflite.accuracy(tflite.predict(open(serving_layout.model_path(d), "rb").read(), images), labels)
+                for v, d in version_dirs.items()}
     assert accuracy[v2] - accuracy[v1] >= 0.15, accuracy
-    assert publish.latest_metadata(scenario["serving"])["spans"][0]["source"] == "span-0"
+    assert serving_layout.latest_metadata(scenario["serving"])["spans"][0]["source"] == "span-0"
 
 
 def test_run_3_with_nothing_new_trains_nothing_and_pushes_nothing(scenario):
@@ -127,7 +128,7 @@ def test_the_evaluator_downloads_the_latest_pointer_not_every_pushed_version(sce
     run_2 = scenario["runs"]["run-2"]
     inputs = [execution(scenario["bucket"], "run-2", "MnistExampleGen")["examples"]["uri"],
               execution(scenario["bucket"], "run-2", "Trainer")["model"]["uri"],
-              str(scenario["bucket"] / "serving" / publish.LATEST_POINTER)]
+              str(scenario["bucket"] / "serving" / serving_layout.LATEST_FILE)]
     assert run_2["downloaded"]["Evaluator"] == sum(size(path) for path in inputs)
     assert size(inputs[-1]) < 100 < size(str(scenario["bucket"] / "serving" / scenario["versions"][0]))
 

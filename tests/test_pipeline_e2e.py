@@ -12,7 +12,7 @@ import tensorflow_model_analysis as tfma
 from ai_edge_litert.interpreter import Interpreter
 
 from components.mnist_example_gen.examples import read_examples
-from components.tflite_pusher import publish, tflite
+from components.tflite_pusher import publish, serving_layout, tflite
 from pipeline import outcome
 from pipeline.config import PipelineConfig
 from components.baseline_evaluator.evaluation import evaluated_accuracy
@@ -53,8 +53,8 @@ def test_first_run_executes_every_component_and_pushes(first_run, paths, run_tmp
 
 
 def test_pushed_tflite_scores_like_the_evaluator_on_raw_uint8_pixels(first_run, paths, mnist_eval):
-    latest = os.path.join(paths.serving_dir, "latest")
-    model = open(os.path.join(latest, "model.tflite"), "rb").read()
+    latest = serving_layout.latest_pointer(paths.serving_dir)
+    model = open(serving_layout.model_path(latest), "rb").read()
     images, labels = mnist_eval[0][:1000], mnist_eval[1][:1000]  # the eval slice, read here independently
     tflite_accuracy = tflite.accuracy(tflite.predict(model, images), labels)
 
@@ -63,12 +63,12 @@ def test_pushed_tflite_scores_like_the_evaluator_on_raw_uint8_pixels(first_run, 
     assert abs(tflite_accuracy - evaluated_accuracy(evaluation_uri)) <= 0.005
     assert tflite_accuracy >= 0.85
 
-    metadata = json.load(open(os.path.join(latest, "model.json")))
+    metadata = json.load(open(serving_layout.metadata_path(latest)))
     assert metadata["architecture"] == "cnn_bn"  # the default
     assert metadata["tflite_sha256"] == hashlib.sha256(model).hexdigest()
     assert metadata["pipeline_run_id"] == run.run_id
     assert metadata["metrics"]["tflite_accuracy"] == pytest.approx(tflite_accuracy)
-    assert open(os.path.join(latest, "labels.txt")).read().split() == [str(d) for d in range(10)]
+    assert open(serving_layout.labels_path(latest)).read().split() == [str(d) for d in range(10)]
 
 
 def test_evaluation_has_per_digit_accuracy_and_confusion_matrix(first_run, paths):
@@ -131,9 +131,9 @@ def test_quantized_push_keeps_the_raw_pixel_contract(first_run, mnist_dir, outpu
     result = mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", output_dir, *SLICE_ARGS,
                        "--quantize", quantize, "--keep-versions", "2")
     assert result.returncode == 0, result.stderr[-3000:]
-    latest = os.path.join(paths.serving_dir, "latest")
-    metadata = json.load(open(os.path.join(latest, "model.json")))
-    model = open(os.path.join(latest, "model.tflite"), "rb").read()
+    latest = serving_layout.latest_pointer(paths.serving_dir)
+    metadata = json.load(open(serving_layout.metadata_path(latest)))
+    model = open(serving_layout.model_path(latest), "rb").read()
     assert metadata["quantize"] == quantize
     interpreter = Interpreter(model_content=model)
     assert interpreter.get_input_details()[0]["dtype"] == np.uint8
@@ -141,8 +141,8 @@ def test_quantized_push_keeps_the_raw_pixel_contract(first_run, mnist_dir, outpu
     assert weight_type in {t["dtype"] for t in interpreter.get_tensor_details()}
     accuracy = tflite.accuracy(tflite.predict(model, mnist_eval[0][:1000]), mnist_eval[1][:1000])
     assert metadata["metrics"]["evaluated_accuracy"] - accuracy <= 0.003
-    assert os.path.isfile(os.path.join(latest, "Format-Serving", "saved_model.pb"))
-    assert len(publish.versions(paths.serving_dir)) <= 2
+    assert os.path.isfile(os.path.join(serving_layout.saved_model_path(latest), "saved_model.pb"))
+    assert len(serving_layout.versions(paths.serving_dir)) <= 2
 
 
 def test_bad_data_dir_exits_2_with_one_line_before_any_work(tmp_path):
@@ -214,7 +214,7 @@ def test_a_run_killed_in_the_trainer_resumes_and_a_concurrent_run_is_refused(fir
                       for name in COMPONENTS}
     assert watcher.problems == []
     assert len(watcher.latest_seen) == 2  # the version before and the one just pushed
-    assert sorted(os.listdir(serving)) == sorted([*publish.versions(serving), "latest"])
+    assert sorted(os.listdir(serving)) == sorted([*serving_layout.versions(serving), serving_layout.LATEST_LINK])
     assert not os.path.exists(publish.staging_dir(serving))
     with sqlite3.connect(f"file:{metadata_path}?mode=ro", uri=True) as db:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
@@ -254,8 +254,8 @@ def test_the_same_examples_in_another_order_give_a_byte_identical_model(mnist_tr
         result = mnist_tfx("run", "--data-dir", str(data_dir), "--output-dir", paths.output_dir, "--arch", "mlp",
                            "--epochs", "2", "--accuracy-threshold", "0.5")
         assert result.returncode == 0, result.stderr[-3000:]
-        model = open(os.path.join(paths.serving_dir, "latest", "model.tflite"), "rb").read()
-        version = publish.latest_version(paths.serving_dir).encode()
+        model = open(serving_layout.model_path(serving_layout.latest_pointer(paths.serving_dir)), "rb").read()
+        version = serving_layout.latest_version(paths.serving_dir).encode()
         assert model.count(version) == 1
         models.append(model.replace(version, b"<version name>"))
         examples = outcome.read_run(paths.metadata_path).output("MnistExampleGen", "examples")["uri"]

@@ -1,12 +1,10 @@
 """Scheduled retraining as it runs locally: a model trained on MNIST, then a span of a new source of
 real handwriting arrives (scikit-learn's bundled digits: 1,797 scans at 8x8, no download), the next
 run retrains on it and is gated on both sources, and a run with nothing new trains nothing."""
-import os
-
 import pytest
 
 from components.mnist_example_gen import spans
-from components.tflite_pusher import publish, tflite
+from components.tflite_pusher import serving_layout, tflite
 from pipeline import outcome
 from pipeline.config import PipelineConfig
 from components.baseline_evaluator.evaluation import read_evaluation
@@ -24,10 +22,10 @@ def scenario(mnist_dir, tmp_path_factory):
         return outcome.read_run(paths.metadata_path)
 
     first = run()
-    v1 = open(os.path.join(paths.serving_dir, "latest", "model.tflite"), "rb").read()
+    v1 = open(serving_layout.model_path(serving_layout.latest_pointer(paths.serving_dir)), "rb").read()
     write_sklearn_digits(str(data / "spans" / "0"))
     second = run()
-    v2 = open(os.path.join(paths.serving_dir, "latest", "model.tflite"), "rb").read()
+    v2 = open(serving_layout.model_path(serving_layout.latest_pointer(paths.serving_dir)), "rb").read()
     serving_after_v2 = snapshot(paths.serving_dir)
     third = run()
     return {"runs": (first, second, third), "models": (v1, v2), "span": spans.find(str(data))[0],
@@ -40,7 +38,7 @@ def test_the_retrained_model_reads_the_new_handwriting_far_better(scenario):
     assert v2 - v1 >= 0.15, (v1, v2)
     second = scenario["runs"][1]
     assert second.pushed and second.component("Trainer").state == "complete"
-    assert publish.latest_metadata(scenario["paths"].serving_dir)["spans"][0]["source"] == "span-0"
+    assert serving_layout.latest_metadata(scenario["paths"].serving_dir)["spans"][0]["source"] == "span-0"
 
 
 def test_the_retrain_was_gated_on_both_sources(scenario):

@@ -23,9 +23,9 @@ import tensorflow as tf
 from PIL import Image
 
 from components import files
-from components.mnist_example_gen import handwriting, spans
+from components.mnist_example_gen import datasets, handwriting, spans
 from components.mnist_example_gen.examples import read_examples
-from components.tflite_pusher import publish, tflite
+from components.tflite_pusher import publish, serving_layout, tflite
 from pipeline import outcome, serve
 from pipeline.config import PipelineConfig
 from tests.helpers import BIN_DIR, linked_data_dir, mnist_tfx, require, snapshot
@@ -125,10 +125,11 @@ def drawn(site, mnist_eval, tmp_path_factory):
 
 def serving_copy(site, out) -> str:
     """out/serving with a copy of the site's pushed version as `latest`; the copy's directory."""
-    pushed = os.path.realpath(os.path.join(site["paths"].serving_dir, "latest"))
-    version = os.path.join(out, "serving", os.path.basename(pushed))
+    pushed = serving_layout.latest_version_dir(site["paths"].serving_dir)
+    serving = serving_layout.serving_dir_in(str(out))
+    version = serving_layout.version_dir(serving, os.path.basename(pushed))
     shutil.copytree(pushed, version)
-    os.symlink(os.path.basename(version), os.path.join(out, "serving", "latest"))
+    os.symlink(os.path.basename(version), serving_layout.latest_pointer(serving))
     return version
 
 
@@ -138,10 +139,10 @@ def page_of_a_changed_copy(site, tmp_path, digits: list, labels: list[str] | Non
     or whose .tflite is `tflite_model`; corrections go to tmp_path/data."""
     version = serving_copy(site, tmp_path / "out")
     if labels:
-        metadata = json.loads(open(os.path.join(version, "model.json")).read())
-        open(os.path.join(version, "model.json"), "w").write(json.dumps({**metadata, "labels": labels}))
+        metadata = json.loads(open(serving_layout.metadata_path(version)).read())
+        open(serving_layout.metadata_path(version), "w").write(json.dumps({**metadata, "labels": labels}))
     if tflite_model:
-        open(os.path.join(version, "model.tflite"), "wb").write(tflite_model)
+        open(serving_layout.model_path(version), "wb").write(tflite_model)
     (tmp_path / "data").mkdir()
     process, url = start_server([os.path.join(BIN_DIR, "mnist-tfx"), "serve", "--output-dir", str(tmp_path / "out"),
                                  "--data-dir", str(tmp_path / "data"), "--port", "0"])
@@ -169,13 +170,14 @@ def test_digits_drawn_as_strokes_are_read_correctly_in_the_browser(drawn, site):
     read = [result["top"][0]["label"] for result in drawn["read"]]
     assert sum(np.array(read) == drawn["labels"]) >= 9, (read, drawn["labels"])
     # What the page read is what LiteRT in Python reads from the prepared image the page shows.
-    model = open(os.path.join(site["paths"].serving_dir, "latest", "model.tflite"), "rb").read()
+    latest = serving_layout.latest_pointer(site["paths"].serving_dir)
+    model = open(serving_layout.model_path(latest), "rb").read()
     prepared = np.array([result["prepared"] for result in drawn["read"]], np.uint8).reshape(-1, 28, 28)
     probabilities = tflite.predict(model, prepared)
     assert read == np.argmax(probabilities, axis=1).tolist()
     assert all([row["label"] for row in result["top"]] == np.argsort(-p)[:3].tolist()
                for result, p in zip(drawn["read"], probabilities))
-    model = json.load(open(os.path.join(site["paths"].serving_dir, "latest", "model.json")))
+    model = json.load(open(serving_layout.metadata_path(latest)))
     assert model["version"] in drawn["page"]["model"] and f"{100 * model['metrics']['tflite_accuracy']:.2f} %" in \
         drawn["page"]["model"]
 
@@ -183,7 +185,7 @@ def test_digits_drawn_as_strokes_are_read_correctly_in_the_browser(drawn, site):
 def test_the_page_loads_the_new_model_when_latest_moves_and_reads_without_a_data_dir(site, tmp_path):
     chromium = require("chromium", "`make setup` installs it as root; otherwise `sudo apt-get install chromium`")
     node = require("node", "`make setup` installs it as root; otherwise `sudo apt-get install nodejs npm`")
-    serving = tmp_path / "out" / "serving"
+    serving = serving_layout.serving_dir_in(str(tmp_path / "out"))
     pushed = serving_copy(site, tmp_path / "out")
     process, url = start_server([os.path.join(BIN_DIR, "mnist-tfx"), "serve", "--output-dir", str(tmp_path / "out"),
                                  "--port", "0"], env={**os.environ, "MNIST_DIR": str(tmp_path / "absent"),
@@ -192,11 +194,12 @@ def test_the_page_loads_the_new_model_when_latest_moves_and_reads_without_a_data
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert watcher.stdout.readline().strip() == os.path.basename(pushed)  # model.json's version
-        shutil.copytree(pushed, serving / "20260102-000000")
-        metadata = json.load(open(serving / "20260102-000000" / "model.json"))
-        json.dump({**metadata, "version": "20260102-000000"}, open(serving / "20260102-000000" / "model.json", "w"))
-        os.symlink("20260102-000000", serving / "latest-new")
-        os.replace(serving / "latest-new", serving / "latest")  # as publish moves it
+        new_version = serving_layout.version_dir(serving, "20260102-000000")
+        shutil.copytree(pushed, new_version)
+        metadata = json.load(open(serving_layout.metadata_path(new_version)))
+        json.dump({**metadata, "version": "20260102-000000"}, open(serving_layout.metadata_path(new_version), "w"))
+        os.symlink("20260102-000000", os.path.join(serving, "latest-new"))
+        os.replace(os.path.join(serving, "latest-new"), serving_layout.latest_pointer(serving))  # as publish moves it
         out, err = watcher.communicate(timeout=180)
         status, reply = post(url + "api/corrections?label=1", png(np.zeros((28, 28), np.uint8)))
     finally:
@@ -211,7 +214,7 @@ def test_the_page_loads_the_new_model_when_latest_moves_and_reads_without_a_data
 def test_the_page_names_the_classes_as_model_json_does_and_stores_corrections_by_class_index(site, mnist_eval,
                                                                                             tmp_path):
     images, labels = mnist_eval
-    fashion = list(mnist_data.FASHION_MNIST.labels)
+    fashion = list(datasets.FASHION_MNIST.labels)
     one = int(np.flatnonzero(labels == 1)[0])
     (read,), page = page_of_a_changed_copy(site, tmp_path, [{"strokes": traced(images[one]), "correct_as": 7}],
                                            labels=fashion)
@@ -232,7 +235,7 @@ def test_a_model_the_page_cannot_feed_or_read_gets_one_clear_error_and_no_predic
     digit = {"strokes": traced(mnist_eval[0][0]), "correct_as": None}
     (read,), page = page_of_a_changed_copy(site, tmp_path, [digit], labels=[str(d) for d in range(labels)],
                                            tflite_model=tflite_taking(side, side))
-    model = json.load(open(os.path.join(site["paths"].serving_dir, "latest", "model.json")))
+    model = serving_layout.latest_metadata(site["paths"].serving_dir)
     assert page == {"model": f"Model {model['version']} ({model['architecture']}) cannot run on this page: {problem}",
                     "labels": []}
     assert read["top"] == []
@@ -390,13 +393,13 @@ def test_a_correction_goes_whole_into_the_next_span_on_an_object_store(mnist_eva
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     try:
         status, reply = post(url + "api/corrections?label=3", png(images[1]))
-        model = json.load(urllib.request.urlopen(url + "model.json", timeout=30))
+        model = json.load(urllib.request.urlopen(url + serving_layout.METADATA_FILE, timeout=30))
     finally:
         server.shutdown()
         server.server_close()
     assert status == 201 and re.fullmatch(r"spans/1/3/drawn-[\w-]+\.png", reply["stored"]), reply
     assert (reply["model"]["version"], reply["waiting"], reply["next_span"]) == (model["version"], 1, "span-1")
-    assert model["version"] == publish.latest_version(serving)
+    assert model["version"] == serving_layout.latest_version(serving)
     _, new = spans.find(data)
     assert new.number == 1 and files.listdir(new.path) == ["3"]
     assert files.listdir(f"{new.path}/3") == [os.path.basename(reply["stored"])]

@@ -9,6 +9,7 @@ import pytest
 
 from components.mnist_example_gen import mnist_data
 from components.mnist_example_gen.examples import read_examples
+from components.tflite_pusher import serving_layout
 from pipeline import outcome
 from pipeline.config import PipelineConfig
 from components.baseline_evaluator.evaluation import read_evaluation
@@ -59,7 +60,7 @@ def test_the_spans_read_are_recorded_in_ml_metadata_and_model_json(first, paths,
     recorded = json.loads(run_outcome.output("MnistExampleGen", "examples")["spans"])
     assert [(s["span"], s["source"], s["train_examples"] + s["eval_examples"]) for s in recorded] == [(0, "span-0", 300)]
     assert len(recorded[0]["fingerprint"]) == 64
-    model_json = json.load(open(os.path.join(paths.serving_dir, "latest", "model.json")))
+    model_json = json.load(open(serving_layout.metadata_path(serving_layout.latest_pointer(paths.serving_dir))))
     assert model_json["spans"] == recorded
 
 

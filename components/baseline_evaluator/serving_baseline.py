@@ -8,14 +8,14 @@ from absl import logging
 from tfx.types import artifact, standard_artifacts
 from tfx.types.standard_artifact_utils import ARTIFACT_TFX_VERSION_CUSTOM_PROPERTY_KEY
 
-from components.tflite_pusher import publish
+from components.tflite_pusher import serving_layout
 
 
 def latest_pushed_model(latest_pointer: artifact.Artifact) -> list[artifact.Artifact]:
     """[the Model artifact of the latest published version], or [] before the first push, when
     the Evaluator judges on the accuracy threshold alone (TFX ignores change thresholds then)."""
     serving_dir = os.path.dirname(latest_pointer.uri)
-    version = publish.latest_version(serving_dir)
+    version = serving_layout.latest_version(serving_dir)
     if version is None:
         logging.info("No model published under %s yet: no baseline", serving_dir)
         return []

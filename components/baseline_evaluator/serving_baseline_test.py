@@ -4,13 +4,13 @@ from tfx.types import standard_artifacts
 from tfx.utils import path_utils
 
 from components.baseline_evaluator.serving_baseline import latest_pushed_model
-from components.tflite_pusher import publish
+from components.tflite_pusher import publish, serving_layout
 
 
 def imported(serving_dir) -> standard_artifacts.Model:
     """What the Kubeflow Importer brings in: the serving directory's LATEST file."""
     artifact = standard_artifacts.Model()
-    artifact.uri, artifact.id = os.path.join(str(serving_dir), publish.LATEST_POINTER), 7
+    artifact.uri, artifact.id = os.path.join(str(serving_dir), serving_layout.LATEST_FILE), 7
     return artifact
 
 
@@ -36,6 +36,6 @@ def test_the_baseline_is_the_saved_model_of_the_version_latest_names(tmp_path):
     second = publish.publish(str(serving), b"v2", ["0"], {}, saved_model_dir=str(saved_model))
     serving_dir = imported(serving)
     (model,) = latest_pushed_model(serving_dir)
-    assert model.uri == second and model.id == 7 and serving_dir.uri == str(serving / publish.LATEST_POINTER)
+    assert model.uri == second and model.id == 7 and serving_dir.uri == str(serving / serving_layout.LATEST_FILE)
     model_path = path_utils.serving_model_path(model.uri, path_utils.is_old_model_artifact(model))
     assert os.path.isfile(os.path.join(model_path, "saved_model.pb"))

@@ -7,7 +7,6 @@ but these submodules import no protobuf code, so setup installs it with --no-dep
 """
 import io
 import json
-import os
 import tempfile
 import zipfile
 
@@ -15,7 +14,8 @@ from tensorflow_lite_support.metadata import metadata_schema_py_generated as met
 from tensorflow_lite_support.metadata.python import metadata
 from tensorflow_lite_support.metadata.python.metadata_writers import metadata_info, metadata_writer, writer_utils
 
-LABELS_FILE = "labels.txt"
+from components.tflite_pusher import serving_layout
+
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip entry can hold
 
 
@@ -30,7 +30,7 @@ def add_metadata(model: bytes, labels: list[str], name: str, description: str, v
         norm_mean=[0.0], norm_std=[1.0], color_space_type=metadata_fb.ColorSpaceType.RGB,
         tensor_type=writer_utils.get_input_tensor_types(model)[0])
     with tempfile.TemporaryDirectory() as tmp:
-        labels_path = os.path.join(tmp, LABELS_FILE)
+        labels_path = serving_layout.labels_path(tmp)  # packed under the name it has beside the model
         with open(labels_path, "w") as f:
             f.write("\n".join(labels) + "\n")
         probabilities = metadata_info.ClassificationTensorMd(

@@ -6,7 +6,7 @@ import os
 import tensorflow as tf
 
 from components.mnist_example_gen.examples import read_examples
-from components.tflite_pusher import publish, tflite
+from components.tflite_pusher import publish, serving_layout, tflite
 from components.tflite_pusher.metadata import add_metadata
 from models.features import NUM_CLASSES, OUTPUT_KEY, SERVING_IMAGES_SIGNATURE, TFLITE_INPUT_KEY, TFLITE_INPUT_SHAPE
 
@@ -55,7 +55,7 @@ def push(model_dir: str, model_uri: str, eval_examples_dir: str, train_examples_
          settings: PushSettings, pushed_model_dir: str, pipeline_run_id: str | None = None) -> PushResult:
     """Publishes the model under settings.serving_dir unless its .tflite fails the parity check on the
     eval examples; a copy of the .tflite also goes to pushed_model_dir (the PushedModel artifact)."""
-    latest = publish.latest_metadata(settings.serving_dir)
+    latest = serving_layout.latest_metadata(settings.serving_dir)
     if latest and latest.get("model_uri") == model_uri and latest.get("quantize") == settings.quantize:
         # The same model blessed again (e.g. evaluated against itself as the new baseline).
         return PushResult(latest["metrics"]["tflite_accuracy"], latest["version"], None, already_published=True)
@@ -87,6 +87,6 @@ def push(model_dir: str, model_uri: str, eval_examples_dir: str, train_examples_
     version_dir = publish.publish(settings.serving_dir, tflite_model, labels_text, metadata, saved_model_dir=model_dir,
                                   keep_versions=settings.keep_versions, version=version)
     tf.io.gfile.makedirs(pushed_model_dir)  # Kubeflow's launcher creates only its parent
-    with tf.io.gfile.GFile(os.path.join(pushed_model_dir, "model.tflite"), "wb") as f:
+    with tf.io.gfile.GFile(serving_layout.model_path(pushed_model_dir), "wb") as f:  # named as in a version
         f.write(tflite_model)
     return PushResult(check.tflite_accuracy, os.path.basename(version_dir), None)
