@@ -6,6 +6,7 @@ import pytest
 import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
+from tfx.types import standard_component_specs
 
 from kubeflow import entrypoint, spec
 from pipeline.config import PipelineConfig
@@ -36,8 +37,8 @@ def test_compiled_spec_holds_the_whole_dag_with_our_image_and_caching(kubeflow_s
         assert f"constant: {value}\n" in text, value
     assert "module_file" not in text
     assert f"--setup_file={spec.IMAGE_SOURCE_DIR}/setup.py" in text
-    trainer_parameters = tasks["Trainer"].inputs.parameters
-    training = json.loads(trainer_parameters["custom_config"].runtime_value.constant.string_value)
+    custom_config = tasks["Trainer"].inputs.parameters[standard_component_specs.CUSTOM_CONFIG_KEY]
+    training = json.loads(custom_config.runtime_value.constant.string_value)
     assert (training["arch"], training["epochs"]) == ("mlp", 5)
 
 

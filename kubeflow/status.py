@@ -21,6 +21,7 @@ from tfx.types import standard_component_specs
 
 from components.common import DataError
 from components.tflite_pusher import serving_layout
+from components.tflite_pusher.spec import SERVING_DIR_KEY
 from kubeflow import scheduling
 
 # The tasks whose outputs tell what a run did: the component ids in pipeline/pipeline.py.
@@ -31,7 +32,7 @@ UNREADABLE_STORAGE = (tf.errors.OpError, OSError, DataError)  # DataError: servi
 def _serving_dir(pipeline_spec: dict | None) -> str | None:
     """Where the schedule's Pusher publishes: a constant of its task in the spec."""
     pusher = (pipeline_spec or {}).get("root", {}).get("dag", {}).get("tasks", {}).get(PUSHER, {})
-    serving_dir = pusher.get("inputs", {}).get("parameters", {}).get("serving_dir", {})
+    serving_dir = pusher.get("inputs", {}).get("parameters", {}).get(SERVING_DIR_KEY, {})
     return serving_dir.get("runtimeValue", {}).get("constant")
 
 

@@ -174,6 +174,8 @@ def _yes_no(value: bool | None) -> str:
 
 
 def _print_summary(run, log_path: str) -> int:
+    from tfx.types.standard_component_specs import PUSHED_MODEL_KEY
+    from components.tflite_pusher.spec import TFLITE_ACCURACY_KEY
     print(f"\nrun {run.run_id}")
     for component in run.components:
         print(f"  {component.name:<24} {component.state:<9} {component.seconds:7.1f} s")
@@ -183,7 +185,7 @@ def _print_summary(run, log_path: str) -> int:
           f"  (the trained model on the eval split)")
     for source, (candidate, baseline) in (evaluation.per_source.items() if evaluation else ()):
         print(f"    {'on ' + source:<22} {_percent(candidate)}  (last blessed model: {_percent(baseline)})")
-    print(f"  {'TFLite accuracy':<24} {_percent(run.output('TFLitePusher', 'pushed_model').get('tflite_accuracy'))}"
+    print(f"  {'TFLite accuracy':<24} {_percent(run.output('TFLitePusher', PUSHED_MODEL_KEY).get(TFLITE_ACCURACY_KEY))}"
           f"  (the .tflite in LiteRT, same images)")
     print(f"  {'blessed':<24} {_yes_no(run.blessed)}" + (f": {run.not_pushed_reason}" if run.blessed is False else ""))
     if pushed:
@@ -234,6 +236,7 @@ def report_command(args: argparse.Namespace) -> int:
 
 
 def runs_command(args: argparse.Namespace) -> int:
+    from components.tflite_pusher.spec import TFLITE_ACCURACY_KEY
     from pipeline import outcome
     from pipeline.config import PipelineConfig
     metadata_path = PipelineConfig(output_dir=args.output_dir).metadata_path
@@ -250,7 +253,7 @@ def runs_command(args: argparse.Namespace) -> int:
         evaluation = _evaluation(run)
         print(f"{run.run_id:<24} {run.started:%Y-%m-%d %H:%M:%S} {training.get('arch', '–'):<14} "
               f"{training.get('epochs', '–'):>6} {_percent(evaluation and evaluation.accuracy):>8} "
-              f"{_percent(run.pushed.get('tflite_accuracy')):>7} "
+              f"{_percent(run.pushed.get(TFLITE_ACCURACY_KEY)):>7} "
               f"{_yes_no(run.blessed):<7} "
               f"{run.pushed.get('pushed_version', '–'):<19} {_per_source(evaluation):<36} "
               f"{f'{len(cached)}/{len(run.components)}: ' + ', '.join(cached) if cached else '–'}")

@@ -6,6 +6,9 @@ import json
 
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
+from tfx.types import standard_component_specs
+
+from components.tflite_pusher.spec import NOT_PUSHED_REASON_KEY
 
 PIPELINE_RUN_CONTEXT = "pipeline_run"
 _STATES = {metadata_store_pb2.Execution.COMPLETE: "complete", metadata_store_pb2.Execution.CACHED: "cached",
@@ -43,7 +46,7 @@ class RunOutcome:
     @property
     def training(self) -> dict:
         trainer = self.component("Trainer")
-        return json.loads(trainer.properties.get("custom_config") or "{}") if trainer else {}
+        return json.loads(trainer.properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "{}") if trainer else {}
 
     @property
     def blessed(self) -> bool | None:
@@ -53,12 +56,13 @@ class RunOutcome:
     @property
     def pushed(self) -> dict:
         """The push's properties (pushed_version, pushed_destination, tflite_accuracy) if it pushed, else {}."""
-        pushed = self.output("TFLitePusher", "pushed_model")
+        pushed = self.output("TFLitePusher", standard_component_specs.PUSHED_MODEL_KEY)
         return pushed if pushed.get("pushed") == 1 else {}
 
     @property
     def not_pushed_reason(self) -> str:
-        return self.output("TFLitePusher", "pushed_model").get("not_pushed_reason", "the Pusher did not run")
+        pushed_model = self.output("TFLitePusher", standard_component_specs.PUSHED_MODEL_KEY)
+        return pushed_model.get(NOT_PUSHED_REASON_KEY, "the Pusher did not run")
 
 
 def open_store(metadata_path: str, read_only: bool = True) -> metadata_store.MetadataStore:

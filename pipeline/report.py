@@ -17,6 +17,7 @@ from components.common import is_uri
 from components import files
 from components.mnist_example_gen.examples import read_examples
 from components.tflite_pusher import serving_layout, tflite
+from components.tflite_pusher.spec import TFLITE_ACCURACY_KEY
 from models.features import IMAGES_INPUT_KEY, OUTPUT_KEY, SERVING_IMAGES_SIGNATURE
 from pipeline import latency, outcome
 from pipeline.config import PipelineConfig
@@ -149,7 +150,7 @@ def build(output_dir: str, run_id: str | None = None) -> str:
         latency_us = latency.single_image_latency_us(latency.litert_runner(model, 1), tflite.to_model_input(images[:1]),
                                                      runs=LATENCY_RUNS)
         rows += [("pushed version", f"<td>{html.escape(pushed['pushed_version'])}</td>", ""),
-                 (".tflite accuracy (LiteRT)", _cell(pushed["tflite_accuracy"]), 'id="tflite-accuracy"'),
+                 (".tflite accuracy (LiteRT)", _cell(pushed[TFLITE_ACCURACY_KEY]), 'id="tflite-accuracy"'),
                  (".tflite size (bytes)", _cell(len(model), "count"), 'id="tflite-bytes"'),
                  ("latency, one image, 1 thread (µs)", _cell(latency_us, "count"), 'id="latency"')]
     else:

@@ -13,6 +13,7 @@ from PIL import Image
 from pipeline import outcome
 from pipeline.config import PipelineConfig
 from components.baseline_evaluator.evaluation import evaluated_accuracy, read_evaluation
+from components.tflite_pusher.spec import TFLITE_ACCURACY_KEY
 from tests.helpers import COMPONENTS, mnist_tfx, require
 
 RUN_ARGS = ["--max-train-examples", "30000", "--max-eval-examples", "2000", "--epochs", "4",
@@ -102,7 +103,7 @@ def test_report_embeds_decodable_figures_and_the_evaluators_numbers(report_file,
     assert evaluation.confusion.sum() == 2000
     assert np.allclose(np.diag(evaluation.confusion) / evaluation.confusion.sum(axis=1), per_digit, atol=1e-6)
     tflite_accuracy = float(re.search(r'<tr id="tflite-accuracy"><th>[^<]*</th><td data-value="([^"]+)"', page).group(1))
-    assert tflite_accuracy == run.pushed["tflite_accuracy"]
+    assert tflite_accuracy == run.pushed[TFLITE_ACCURACY_KEY]
     assert "Evaluation on 2,000 test images" in page and "sha256 8d422c7b0a1c1c79" in page
 
 

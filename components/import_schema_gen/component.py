@@ -1,22 +1,11 @@
-"""ImportSchemaGen: TFX's, with the schema's sha256 among its execution properties.
-
-TFX caches ImportSchemaGen on the schema's path alone, so after an edit to the schema (or an
-upgrade of mnist-tfx) a rerun in the same output dir would validate against the old one.
-"""
+"""ImportSchemaGen: TFX's, with the schema's sha256 in its cache key, so an edited schema is imported again."""
 from tfx import types
 from tfx.components.schema_gen.import_schema_gen import component as tfx_import_schema_gen
 from tfx.dsl.components.base import base_component
-from tfx.types import standard_artifacts, standard_component_specs
-from tfx.types.component_spec import ExecutionParameter
+from tfx.types import standard_artifacts
 
 from components.files import sha256_of
-
-SCHEMA_SHA256_KEY = "schema_sha256"
-
-
-class ImportSchemaGenSpec(standard_component_specs.ImportSchemaGenSpec):
-    PARAMETERS = {**standard_component_specs.ImportSchemaGenSpec.PARAMETERS,
-                  SCHEMA_SHA256_KEY: ExecutionParameter(type=str)}
+from components.import_schema_gen.spec import ImportSchemaGenSpec
 
 
 class ImportSchemaGen(tfx_import_schema_gen.ImportSchemaGen):

@@ -7,8 +7,10 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from tfx.orchestration.metadata import sqlite_metadata_connection_config
 from tfx.orchestration.pipeline import Pipeline
+from tfx.types import standard_component_specs
 
 from components.import_schema_gen.component import ImportSchemaGen
+from components.import_schema_gen.spec import SCHEMA_SHA256_KEY
 
 SCHEMA = 'feature { name: "label" type: INT }\n'
 
@@ -41,5 +43,5 @@ def test_the_fingerprint_is_of_the_local_copy_when_the_component_runs_elsewhere(
     local = tmp_path / "schema.pbtxt"
     local.write_text(SCHEMA)
     component = ImportSchemaGen(schema_file="/pipeline/schema/schema.pbtxt", local_schema_file=str(local))
-    assert component.exec_properties["schema_file"] == "/pipeline/schema/schema.pbtxt"
-    assert component.exec_properties["schema_sha256"] == hashlib.sha256(SCHEMA.encode()).hexdigest()
+    assert component.exec_properties[standard_component_specs.SCHEMA_FILE_KEY] == "/pipeline/schema/schema.pbtxt"
+    assert component.exec_properties[SCHEMA_SHA256_KEY] == hashlib.sha256(SCHEMA.encode()).hexdigest()

@@ -9,6 +9,7 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tfx.components.example_validator import executor as example_validator_executor
 from tfx.components.statistics_gen import executor as statistics_executor
 from tfx.types import artifact_utils, standard_artifacts
+from tfx.types.standard_component_specs import ANOMALIES_KEY, EXAMPLES_KEY, SCHEMA_KEY, STATISTICS_KEY
 from tfx.utils import io_utils
 
 from components.mnist_example_gen.examples import to_serialized_examples
@@ -35,9 +36,10 @@ def validate(tmp_path, images, labels):
     os.makedirs(schema.uri)
     shutil.copy(SCHEMA, os.path.join(schema.uri, "schema.pbtxt"))
     statistics = _artifact(standard_artifacts.ExampleStatistics, tmp_path / "statistics")
-    statistics_executor.Executor().Do({"examples": [examples], "schema": [schema]}, {"statistics": [statistics]}, {})
+    statistics_executor.Executor().Do({EXAMPLES_KEY: [examples], SCHEMA_KEY: [schema]}, {STATISTICS_KEY: [statistics]},
+                                      {})
     anomalies = _artifact(standard_artifacts.ExampleAnomalies, tmp_path / "anomalies")
-    Executor().Do({"statistics": [statistics], "schema": [schema]}, {"anomalies": [anomalies]}, {})
+    Executor().Do({STATISTICS_KEY: [statistics], SCHEMA_KEY: [schema]}, {ANOMALIES_KEY: [anomalies]}, {})
     return anomalies
 
 

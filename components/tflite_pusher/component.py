@@ -1,38 +1,12 @@
-"""TFLitePusher: when the model is blessed, converts it to TFLite (optionally quantized), proves on
-the eval split that the converted model scores like the evaluated one, and publishes it under
-<serving_dir>/<version>/ with the SavedModel beside it."""
+"""TFLitePusher: converts a blessed model to TFLite, checks it in LiteRT, publishes it in serving_dir."""
 import json
 
 from tfx import types
 from tfx.dsl.components.base import base_component, executor_spec
-from tfx.types import standard_artifacts, standard_component_specs
-from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
+from tfx.types import standard_artifacts
 
 from components.tflite_pusher import executor
-
-SERVING_DIR_KEY = "serving_dir"
-MAX_ACCURACY_GAP_KEY = "max_accuracy_gap"
-QUANTIZE_KEY = "quantize"
-MAX_QUANTIZATION_DROP_KEY = "max_quantization_drop"
-KEEP_VERSIONS_KEY = "keep_versions"
-
-
-class TFLitePusherSpec(ComponentSpec):
-    PARAMETERS = {
-        SERVING_DIR_KEY: ExecutionParameter(type=str),
-        MAX_ACCURACY_GAP_KEY: ExecutionParameter(type=float),
-        QUANTIZE_KEY: ExecutionParameter(type=str),
-        MAX_QUANTIZATION_DROP_KEY: ExecutionParameter(type=float),
-        KEEP_VERSIONS_KEY: ExecutionParameter(type=int),
-        standard_component_specs.CUSTOM_CONFIG_KEY: ExecutionParameter(type=str),
-    }
-    INPUTS = {
-        standard_component_specs.MODEL_KEY: ChannelParameter(type=standard_artifacts.Model),
-        standard_component_specs.MODEL_BLESSING_KEY: ChannelParameter(type=standard_artifacts.ModelBlessing),
-        standard_component_specs.EVALUATION_KEY: ChannelParameter(type=standard_artifacts.ModelEvaluation),
-        standard_component_specs.EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples),
-    }
-    OUTPUTS = {standard_component_specs.PUSHED_MODEL_KEY: ChannelParameter(type=standard_artifacts.PushedModel)}
+from components.tflite_pusher.spec import TFLitePusherSpec
 
 
 class TFLitePusher(base_component.BaseComponent):

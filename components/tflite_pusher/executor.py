@@ -11,9 +11,7 @@ from tfx.types import artifact_utils, standard_component_specs
 from components.mnist_example_gen.executor import SPANS_PROPERTY
 from components.tflite_pusher import runner
 from components.baseline_evaluator.evaluation import blessing_failures, evaluated_accuracy
-
-REASON_KEY = "not_pushed_reason"
-TFLITE_ACCURACY_KEY = "tflite_accuracy"
+from components.tflite_pusher import spec
 
 
 class Executor(pusher_executor.Executor):
@@ -29,10 +27,10 @@ class Executor(pusher_executor.Executor):
         examples = input_dict[standard_component_specs.EXAMPLES_KEY]
         spans_read = artifact_utils.get_single_instance(examples).get_string_custom_property(SPANS_PROPERTY)
         settings = runner.PushSettings(
-            serving_dir=exec_properties["serving_dir"], quantize=exec_properties["quantize"],
-            max_accuracy_gap=exec_properties["max_accuracy_gap"],
-            max_quantization_drop=exec_properties["max_quantization_drop"],
-            keep_versions=exec_properties["keep_versions"],
+            serving_dir=exec_properties[spec.SERVING_DIR_KEY], quantize=exec_properties[spec.QUANTIZE_KEY],
+            max_accuracy_gap=exec_properties[spec.MAX_ACCURACY_GAP_KEY],
+            max_quantization_drop=exec_properties[spec.MAX_QUANTIZATION_DROP_KEY],
+            keep_versions=exec_properties[spec.KEEP_VERSIONS_KEY],
             config={**json.loads(exec_properties[standard_component_specs.CUSTOM_CONFIG_KEY]),
                     "spans": json.loads(spans_read or "[]")})
         model = artifact_utils.get_single_instance(input_dict[standard_component_specs.MODEL_KEY])
@@ -40,7 +38,7 @@ class Executor(pusher_executor.Executor):
                              artifact_utils.get_split_uri(examples, "train"), evaluated_accuracy(evaluation.uri),
                              settings, pushed_model.uri,
                              self._context.pipeline_run_id if self._context else None)
-        pushed_model.set_float_custom_property(TFLITE_ACCURACY_KEY, result.tflite_accuracy)
+        pushed_model.set_float_custom_property(spec.TFLITE_ACCURACY_KEY, result.tflite_accuracy)
         if result.problem:
             self._refuse(pushed_model, result.problem)
             return
@@ -51,4 +49,4 @@ class Executor(pusher_executor.Executor):
     def _refuse(self, pushed_model: types.Artifact, reason: str) -> None:
         logging.warning("Not pushing: %s", reason)
         self._MarkNotPushed(pushed_model)
-        pushed_model.set_string_custom_property(REASON_KEY, reason)
+        pushed_model.set_string_custom_property(spec.NOT_PUSHED_REASON_KEY, reason)
