@@ -236,8 +236,8 @@ def test_data_that_parses_but_breaks_the_schema_is_stopped_before_training(mnist
 
 
 def test_the_same_examples_in_another_order_give_a_byte_identical_model(mnist_train_slice, mnist_eval, tmp_path):
-    """ExampleGen's output order varies from run to run (Beam reshuffles); here it surely differs, since
-    the second data dir holds the same images in another order. The Trainer orders examples by content,
+    """The second data dir holds the same images in another order, so ExampleGen writes them in another
+    order. The Trainer orders examples by content,
     so the same data and seed push the same .tflite, byte for byte but for the version name in its
     metadata."""
     images, labels = mnist_train_slice
