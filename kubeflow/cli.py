@@ -9,6 +9,7 @@ import sys
 import tempfile
 
 from kubeflow import endpoint, scheduling, storage
+from pipeline.exit_codes import ExitCode, help_epilog
 
 # Settings of the local run that mean nothing in a cluster: the spec names its own locations.
 LOCAL_ONLY = ("output_dir", "data_dir", "runner")
@@ -17,7 +18,8 @@ DEFAULT_IMAGE = "mnist-tfx:latest"
 
 def add_commands(commands, add_config_flags) -> None:
     kubeflow = commands.add_parser("kubeflow", help="compile for Kubeflow Pipelines v2, schedule retraining, run once, "
-                                                    "see what the schedule did", description=__doc__)
+                                                    "see what the schedule did", description=__doc__,
+                                       epilog=help_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     actions = kubeflow.add_subparsers(dest="kubeflow_command", required=True)
     compile_ = actions.add_parser("compile", help="write the KFP v2 pipeline spec (YAML)")
     compile_.add_argument("--output", default="pipeline.yaml", help="spec file to write (.yaml; default: %(default)s)")
@@ -168,7 +170,7 @@ def _refused(error: Exception, args, credentials: endpoint.Credentials | None) -
 
 
 def main(args: argparse.Namespace) -> int:
-    """Exit codes: 0 done, 2 bad arguments, 1 the endpoint refused, could not be reached, or has no
+    """BAD_INPUT for bad arguments; FAILED when the endpoint refused, could not be reached, or has no
     recurring run (or experiment) of that name."""
     credentials = None
     try:
@@ -189,13 +191,13 @@ def main(args: argparse.Namespace) -> int:
             if not args.keep_resolver:
                 print("baseline: the latest version in the serving directory, imported (open-source KFP cannot "
                       "run a Resolver); --keep-resolver keeps the Resolver for Vertex AI Pipelines")
-            return 0
+            return ExitCode.OK
         credentials = endpoint.read_credentials(args.token_file, args.cookie_file)
         print(_talk_to_endpoint(args, credentials))
-        return 0
+        return ExitCode.OK
     except ValueError as e:
         print(f"mnist-tfx kubeflow: {e}", file=sys.stderr)
-        return 2
+        return ExitCode.BAD_INPUT
     except Exception as e:  # noqa: BLE001 - the client's errors (connection, HTTP status) as one line
         print(f"mnist-tfx kubeflow: {_refused(e, args, credentials)}", file=sys.stderr)
-        return 1
+        return ExitCode.FAILED

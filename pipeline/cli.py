@@ -1,9 +1,4 @@
-"""`mnist-tfx run`: the whole DAG locally, with exit codes a scheduler can act on.
-
-Exit codes: 0 pushed; 3 trained but not pushed (not blessed, or the TFLite check failed);
-2 bad arguments or bad input data; 4 another run holds the output directory (retry later);
-1 anything else.
-"""
+"""`mnist-tfx run`: the whole DAG locally, with exit codes a scheduler can act on."""
 import argparse
 import dataclasses
 import logging
@@ -13,8 +8,7 @@ import tempfile
 import time
 
 from kubeflow import cli as kubeflow_cli
-
-EXIT_PUSHED, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_NOT_PUSHED, EXIT_BUSY = 0, 1, 2, 3, 4
+from pipeline.exit_codes import ExitCode, help_epilog
 
 
 def _add_config_flags(parser: argparse.ArgumentParser, exclude=()) -> None:
@@ -51,7 +45,7 @@ def serve_command(args: argparse.Namespace) -> int:
     if not mnist_data.isdir(data_dir):
         if args.data_dir:
             print(f"mnist-tfx serve: {data_dir}: data directory does not exist", file=sys.stderr)
-            return EXIT_BAD_INPUT
+            return ExitCode.BAD_INPUT
         data_dir = None
     elif not is_uri(data_dir):
         data_dir = os.path.abspath(data_dir)
@@ -61,7 +55,7 @@ def serve_command(args: argparse.Namespace) -> int:
         server = serve.make_server(serving_dir, data_dir, args.host, args.port)
     except OSError as e:
         print(f"mnist-tfx serve: cannot listen on {args.host}:{args.port} ({e.strerror})", file=sys.stderr)
-        return EXIT_ERROR
+        return ExitCode.FAILED
     host, port = server.server_address[:2]
     corrections = (f"corrections into {data_dir}/spans/" if data_dir
                    else "no data dir, so corrections are off (--data-dir)")
@@ -70,7 +64,7 @@ def serve_command(args: argparse.Namespace) -> int:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
-    return EXIT_PUSHED
+    return ExitCode.OK
 
 
 def _architectures_help() -> str:
@@ -84,10 +78,11 @@ def _architectures_help() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mnist-tfx", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="mnist-tfx", description=__doc__, epilog=help_epilog(),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the pipeline locally (Beam or local orchestrator)",
-                              description=__doc__, epilog=_architectures_help(),
+                              description=__doc__, epilog=f"{_architectures_help()}\n\n{help_epilog()}",
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_config_flags(run)
     run.add_argument("-v", "--verbose", action="store_true", help="show TFX, Beam and TensorFlow logs")
@@ -190,9 +185,9 @@ def _print_summary(run, log_path: str) -> int:
               f"({tf.io.gfile.stat(tflite_path).length / 1024:,.0f} KB)")
     print(f"  {'log':<24} {log_path}")
     if pushed:
-        return EXIT_PUSHED
+        return ExitCode.OK
     print(f"\nnot pushed: {run.not_pushed_reason}", file=sys.stderr)
-    return EXIT_NOT_PUSHED
+    return ExitCode.NOT_PUSHED
 
 
 def predict_command(args: argparse.Namespace) -> int:
@@ -202,9 +197,9 @@ def predict_command(args: argparse.Namespace) -> int:
         results = predict.classify(predict.model_path(args.model, args.output_dir), args.images, args.top_k)
     except DataError as e:
         print(f"mnist-tfx: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     print(predict.format_results(results, args.json))
-    return 0
+    return ExitCode.OK
 
 
 def report_command(args: argparse.Namespace) -> int:
@@ -213,20 +208,20 @@ def report_command(args: argparse.Namespace) -> int:
     metadata_path = PipelineConfig(output_dir=args.output_dir).metadata_path
     if not os.path.exists(metadata_path):
         print(f"mnist-tfx: {metadata_path}: no runs recorded", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     if args.run != "latest" and args.run not in outcome.run_ids(metadata_path):
         print(f"mnist-tfx: {metadata_path}: no run {args.run!r} (see `mnist-tfx runs`)", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     out = args.out or os.path.join(args.output_dir, "report.html")
     try:
         page = report.build(args.output_dir, None if args.run == "latest" else args.run)
     except ValueError as e:
         print(f"mnist-tfx: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     with open(out, "w") as f:
         f.write(page)
     print(f"wrote {out}")
-    return 0
+    return ExitCode.OK
 
 
 def runs_command(args: argparse.Namespace) -> int:
@@ -236,7 +231,7 @@ def runs_command(args: argparse.Namespace) -> int:
     if not os.path.exists(metadata_path):
         print(f"mnist-tfx: {metadata_path}: no runs recorded (run `mnist-tfx run --output-dir {args.output_dir}`)",
               file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     print(f"{'run id':<24} {'started (UTC)':<19} {'arch':<14} {'epochs':>6} {'eval acc':>8} {'TFLite':>7} "
           f"{'blessed':<7} {'pushed version':<19} {'per source (last blessed model)':<36} cached")
     for run_id in outcome.run_ids(metadata_path):
@@ -250,7 +245,7 @@ def runs_command(args: argparse.Namespace) -> int:
               f"{_yes_no(run.blessed):<7} "
               f"{run.pushed.get('pushed_version', '–'):<19} {_per_source(evaluation):<36} "
               f"{f'{len(cached)}/{len(run.components)}: ' + ', '.join(cached) if cached else '–'}")
-    return 0
+    return ExitCode.OK
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -263,7 +258,7 @@ def run_command(args: argparse.Namespace) -> int:
         config = PipelineConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(PipelineConfig)})
     except ValueError as e:
         print(f"mnist-tfx: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     try:
         _check_output_dir(config.output_dir)
         config = runner.resolve_data(config)
@@ -273,7 +268,7 @@ def run_command(args: argparse.Namespace) -> int:
             spans.load(span)
     except DataError as e:
         print(f"mnist-tfx: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
 
     training = config.training()
     print(f"mnist-tfx: {config.arch}, {training['epochs']} epochs, batch {training['batch_size']}, "
@@ -285,12 +280,12 @@ def run_command(args: argparse.Namespace) -> int:
             runner.run(config)
     except runner.OutputDirBusy as e:
         print(f"mnist-tfx: {e}", file=sys.stderr)
-        return EXIT_BUSY
+        return ExitCode.BUSY
     except Exception as e:  # noqa: BLE001 - every failure becomes an exit code and one line
         data_error = _data_error_in(e)
         message = str(data_error or e).strip().splitlines()[0]
         print(f"mnist-tfx: {message}", file=sys.stderr)
-        return EXIT_BAD_INPUT if data_error else EXIT_ERROR
+        return ExitCode.BAD_INPUT if data_error else ExitCode.FAILED
     code = _print_summary(outcome.read_run(config.metadata_path), log_path)
     print(f"wall time {time.monotonic() - started:.1f} s")
     return code
