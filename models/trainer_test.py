@@ -17,8 +17,7 @@ from tfx.utils import path_utils, proto_utils
 from components.mnist_example_gen.executor import to_serialized_examples
 from components.tflite_pusher import tflite
 from models import trainer
-from models.architectures import ARCHITECTURES
-from models.trainer import TrainingConfig
+from models.recipes import RECIPES, TrainingConfig
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +31,7 @@ def train_files(mnist_train_slice, tmp_path_factory):
     return str(path / "*")
 
 
-@pytest.mark.parametrize("arch", list(ARCHITECTURES))
+@pytest.mark.parametrize("arch", list(RECIPES))
 def test_each_architecture_trains_inside_the_trainer_exports_and_runs_in_litert(
         arch, mnist_train_slice, transform_output, mnist_eval, tmp_path):
     """TFX's Trainer executor runs run_fn for a few steps on 320 real images."""

@@ -68,12 +68,13 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 def _architectures_help() -> str:
-    from models.architectures import ARCHITECTURES
+    from models.recipes import RECIPES
+    from pipeline.config import PipelineConfig
     lines = ["architectures (--arch) and their default recipes:"]
-    for name, architecture in ARCHITECTURES.items():
-        recipe = architecture.recipe
+    for name, recipe in RECIPES.items():
+        default = " (the default)" if name == PipelineConfig().arch else ""
         lines.append(f"  {name:<15} {recipe.epochs} epochs, batch {recipe.batch_size}, lr {recipe.learning_rate:g}"
-                     f"{', augmented' if recipe.augment else ''}\n  {'':<15} {architecture.summary}")
+                     f"{', augmented' if recipe.augment else ''}{default}\n  {'':<15} {recipe.summary}")
     return "\n".join(lines)
 
 

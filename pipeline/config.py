@@ -5,9 +5,8 @@ import os
 import shlex
 
 from components.mnist_example_gen.mnist_data import DATASETS
-from components.tflite_pusher.tflite import QUANTIZATIONS
-from models.architectures import ARCHITECTURES
-from models.trainer import DISTRIBUTIONS, LR_SCHEDULES, TrainingConfig
+from components.tflite_pusher.settings import QUANTIZATIONS
+from models.recipes import DISTRIBUTIONS, LR_SCHEDULES, RECIPES, TrainingConfig
 
 PIPELINE_NAME = "mnist-tfx"  # also a valid Kubeflow pipeline name ([a-z0-9-])
 ENV_PREFIX = "MNIST_TFX_"
@@ -28,7 +27,7 @@ class PipelineConfig:
     data_dir: str = _option("", "directory with the four IDX .gz files or mnist.npz "
                                 "(default: $MNIST_DIR, then ~/.cache/mnist-tfx/<dataset>, then a checked download)")
     dataset: str = _option("mnist", "which dataset the files hold", tuple(DATASETS))
-    arch: str = _option("cnn_bn", "model architecture", tuple(ARCHITECTURES))
+    arch: str = _option("cnn_bn", "model architecture", tuple(RECIPES))
     epochs: int = _option(0, "training epochs (0: the architecture's recipe, see `mnist-tfx run --help`)")
     batch_size: int = _option(0, "training batch size (0: the recipe's)")
     learning_rate: float = _option(0.0, "Adam learning rate, the peak under one_cycle (0: the recipe's)")
@@ -82,7 +81,7 @@ class PipelineConfig:
 
     def training(self) -> dict:
         """The Trainer's settings: flags where given, else the architecture's recipe."""
-        recipe = ARCHITECTURES[self.arch].recipe
+        recipe = RECIPES[self.arch]
         config = TrainingConfig(
             arch=self.arch, epochs=self.epochs or recipe.epochs, batch_size=self.batch_size or recipe.batch_size,
             learning_rate=self.learning_rate or recipe.learning_rate,

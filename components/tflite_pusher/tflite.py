@@ -13,7 +13,6 @@ from tensorflow.lite.tools import flatbuffer_utils
 from components.common import silenced_native_stderr
 from models.features import IMAGES_INPUT_KEY, TFLITE_INPUT_KEY, TFLITE_INPUT_SHAPE
 
-QUANTIZATIONS = ("none", "dynamic", "float16", "int8")
 MIN_FLOAT_AGREEMENT = 0.9995
 
 

@@ -3,6 +3,7 @@ import pytest
 import tensorflow as tf
 
 from components.tflite_pusher import tflite
+from components.tflite_pusher.settings import QUANTIZATIONS
 from components.mnist_example_gen.examples import to_serialized_examples
 from models import architectures, trainer
 from models.features import IMAGES_INPUT_KEY, OUTPUT_KEY, SERVING_EXAMPLES_SIGNATURE, SERVING_IMAGES_SIGNATURE
@@ -59,7 +60,7 @@ def reference(exported_mlp, eval_slice):
     return classes, float(np.mean(classes == eval_slice[1]))
 
 
-@pytest.mark.parametrize("quantize", tflite.QUANTIZATIONS)
+@pytest.mark.parametrize("quantize", QUANTIZATIONS)
 def test_every_quantization_passes_its_parity_bound(exported_mlp, eval_slice, mnist_train_slice, reference,
                                                     quantize):
     model = tflite.convert(exported_mlp, SERVING_IMAGES_SIGNATURE, quantize,
