@@ -1,4 +1,6 @@
-"""`mnist-tfx run`: the whole DAG locally, with exit codes a scheduler can act on."""
+"""The local commands of `mnist-tfx`: run the whole DAG, list and report its runs, classify images with
+a pushed model, and serve the draw-a-digit page. mnist_tfx.py puts them under one parser with the
+Kubeflow ones."""
 import argparse
 import dataclasses
 import logging
@@ -7,34 +9,8 @@ import sys
 import tempfile
 import time
 
-from kubeflow import cli as kubeflow_cli
+from pipeline.config import PipelineConfig, add_flags
 from pipeline.exit_codes import ExitCode, help_epilog
-
-
-def _add_config_flags(parser: argparse.ArgumentParser, exclude=()) -> None:
-    from pipeline.config import PipelineConfig, env_name
-    for field in dataclasses.fields(PipelineConfig):
-        if field.name in exclude:
-            continue
-        choices = field.metadata["choices"]
-        parser.add_argument("--" + field.name.replace("_", "-"), type=type(field.default), default=field.default,
-                            choices=choices, metavar=None if choices else field.name.upper(),
-                            help=f"{field.metadata['help']} ("
-                                 + (f"default: {field.default!r}; " if field.default != "" else "")
-                                 + f"env {env_name(field.name)})")
-
-
-SERVE_HELP = "a page to draw digits for the latest pushed model, and to store its mistakes as new data"
-
-
-def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--output-dir", default="out", help="whose serving/latest the page shows (default: %(default)s)")
-    parser.add_argument("--data-dir", default="",
-                        help="the data dir of your runs: corrections go there as a span under DATA_DIR/spans/ "
-                             "(default: $MNIST_DIR, then ~/.cache/mnist-tfx/mnist, as for `run`; without one, "
-                             "the page only reads)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
-    parser.add_argument("--port", type=int, default=8000, help="default: %(default)s; 0 picks a free port")
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -69,7 +45,6 @@ def serve_command(args: argparse.Namespace) -> int:
 
 def _architectures_help() -> str:
     from models.recipes import RECIPES
-    from pipeline.config import PipelineConfig
     lines = ["architectures (--arch) and their default recipes:"]
     for name, recipe in RECIPES.items():
         default = " (the default)" if name == PipelineConfig().arch else ""
@@ -78,15 +53,15 @@ def _architectures_help() -> str:
     return "\n".join(lines)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mnist-tfx", description=__doc__, epilog=help_epilog(),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
+def add_commands(commands) -> None:
+    """run, predict, report, serve and runs, each with its handler, into the subparsers `commands`."""
     run = commands.add_parser("run", help="run the pipeline locally (Beam or local orchestrator)",
-                              description=__doc__, epilog=f"{_architectures_help()}\n\n{help_epilog()}",
+                              description="`mnist-tfx run`: the whole DAG locally, with exit codes a scheduler "
+                                          "can act on.", epilog=f"{_architectures_help()}\n\n{help_epilog()}",
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    _add_config_flags(run)
+    add_flags(run)
     run.add_argument("-v", "--verbose", action="store_true", help="show TFX, Beam and TensorFlow logs")
+    run.set_defaults(handler=run_command)
     predict = commands.add_parser("predict", help="classify digit images (PNG, JPEG, IDX) with a pushed .tflite")
     predict.add_argument("images", nargs="+", metavar="IMAGE",
                          help="PNG/JPEG of any size (dark on light or light on dark), or an IDX images file")
@@ -95,29 +70,25 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--top-k", type=int, default=1, choices=range(1, 11), metavar="K",
                          help="labels to show per image (default: 1)")
     predict.add_argument("--json", action="store_true", help="machine-readable output")
+    predict.set_defaults(handler=predict_command)
     report = commands.add_parser("report", help="write an HTML report of a run (figures embedded)")
     report.add_argument("--output-dir", default="out", help="default: %(default)s")
     report.add_argument("--run", default="latest", help="a run id from `mnist-tfx runs` (default: latest)")
     report.add_argument("--out", default="", help="HTML file to write (default: OUTPUT_DIR/report.html)")
-    _add_serve_arguments(commands.add_parser("serve", help=SERVE_HELP))
+    report.set_defaults(handler=report_command)
+    serve_help = "a page to draw digits for the latest pushed model, and to store its mistakes as new data"
+    serve = commands.add_parser("serve", help=serve_help, description=serve_help)
+    serve.add_argument("--output-dir", default="out", help="whose serving/latest the page shows (default: %(default)s)")
+    serve.add_argument("--data-dir", default="",
+                       help="the data dir of your runs: corrections go there as a span under DATA_DIR/spans/ "
+                            "(default: $MNIST_DIR, then ~/.cache/mnist-tfx/mnist, as for `run`; without one, "
+                            "the page only reads)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="default: %(default)s; 0 picks a free port")
+    serve.set_defaults(handler=serve_command, imports_tensorflow=False)  # starts at once
     runs = commands.add_parser("runs", help="list past runs recorded in an output dir's ML Metadata")
     runs.add_argument("--output-dir", default="out", help="default: %(default)s")
-    kubeflow_cli.add_commands(commands, _add_config_flags)
-    return parser
-
-
-def _quiet_logs() -> None:
-    """Errors only from TF, TFX and Beam until pipeline.progress takes over (`-v` keeps all their
-    logs). Called before TF is imported."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # inherited by Beam worker processes too
-    from absl import logging as absl_logging
-    absl_logging.set_verbosity(absl_logging.ERROR)
-    for name in ("apache_beam", "tensorflow"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    # TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL, so its import writes to /dev/null.
-    from components.common import silenced_native_stderr
-    with silenced_native_stderr():
-        import tensorflow  # noqa: F401
+    runs.set_defaults(handler=runs_command)
 
 
 def _check_output_dir(output_dir: str) -> None:
@@ -205,7 +176,6 @@ def predict_command(args: argparse.Namespace) -> int:
 
 def report_command(args: argparse.Namespace) -> int:
     from pipeline import outcome, report
-    from pipeline.config import PipelineConfig
     metadata_path = PipelineConfig(output_dir=args.output_dir).metadata_path
     if not os.path.exists(metadata_path):
         print(f"mnist-tfx: {metadata_path}: no runs recorded", file=sys.stderr)
@@ -227,7 +197,6 @@ def report_command(args: argparse.Namespace) -> int:
 
 def runs_command(args: argparse.Namespace) -> int:
     from pipeline import outcome
-    from pipeline.config import PipelineConfig
     metadata_path = PipelineConfig(output_dir=args.output_dir).metadata_path
     if not os.path.exists(metadata_path):
         print(f"mnist-tfx: {metadata_path}: no runs recorded (run `mnist-tfx run --output-dir {args.output_dir}`)",
@@ -253,7 +222,6 @@ def run_command(args: argparse.Namespace) -> int:
     from components.common import DataError
     from components.mnist_example_gen import mnist_data, spans
     from pipeline import outcome, progress, runner
-    from pipeline.config import PipelineConfig
 
     try:
         config = PipelineConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(PipelineConfig)})
@@ -291,19 +259,3 @@ def run_command(args: argparse.Namespace) -> int:
     print(f"wall time {time.monotonic() - started:.1f} s")
     return code
 
-
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["serve"]:  # starts at once: build_parser's recipe table would import TensorFlow
-        serve_parser = argparse.ArgumentParser(prog="mnist-tfx serve", description=SERVE_HELP)
-        _add_serve_arguments(serve_parser)
-        return serve_command(serve_parser.parse_args(argv[1:]))
-    if not {"-v", "--verbose"} & set(argv):
-        _quiet_logs()
-    args = build_parser().parse_args(argv)
-    return {"run": run_command, "runs": runs_command, "predict": predict_command, "report": report_command,
-            "kubeflow": kubeflow_cli.main}[args.command](args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,5 +1,7 @@
 """Pipeline settings: one table of options serves the CLI flags and the environment variables
-(`--epochs` <-> MNIST_TFX_EPOCHS, `--data-dir` <-> MNIST_DIR) that the TFX CLI runner files read."""
+(`--epochs` <-> MNIST_TFX_EPOCHS, `--data-dir` <-> MNIST_DIR) that the TFX CLI runner files read.
+Imports no TensorFlow, so that the CLI builds its parser at once."""
+import argparse
 import dataclasses
 import os
 import shlex
@@ -119,6 +121,19 @@ class PipelineConfig:
 
 def env_name(field_name: str) -> str:
     return ENV_OVERRIDES.get(field_name, ENV_PREFIX + field_name.upper())
+
+
+def add_flags(parser: argparse.ArgumentParser, exclude=()) -> None:
+    """A flag per option, but those named in exclude (field names)."""
+    for field in dataclasses.fields(PipelineConfig):
+        if field.name in exclude:
+            continue
+        choices = field.metadata["choices"]
+        parser.add_argument("--" + field.name.replace("_", "-"), type=type(field.default), default=field.default,
+                            choices=choices, metavar=None if choices else field.name.upper(),
+                            help=f"{field.metadata['help']} ("
+                                 + (f"default: {field.default!r}; " if field.default != "" else "")
+                                 + f"env {env_name(field.name)})")
 
 
 def from_env(environ=os.environ) -> PipelineConfig:
