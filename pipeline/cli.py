@@ -14,19 +14,18 @@ from pipeline.exit_codes import ExitCode, help_epilog
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    from components.common import is_uri
+    from components.common import DataError
     from components.mnist_example_gen import mnist_data
     from pipeline import serve
-    data_dir = args.data_dir or os.environ.get("MNIST_DIR") or mnist_data.default_cache_dir(mnist_data.MNIST)
-    if not mnist_data.isdir(data_dir):
+    try:  # the data dir `run` would use, but never a download: without one, the page only reads
+        data_dir = mnist_data.resolve_data_dir(mnist_data.MNIST, args.data_dir or None, download_missing=False)
+    except DataError as e:
         if args.data_dir:
-            print(f"mnist-tfx serve: {data_dir}: data directory does not exist", file=sys.stderr)
+            print(f"mnist-tfx serve: {e}", file=sys.stderr)
             return ExitCode.BAD_INPUT
-        data_dir = None
-    elif not is_uri(data_dir):
-        data_dir = os.path.abspath(data_dir)
+        data_dir = None  # an MNIST_DIR that does not exist
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    serving_dir = os.path.join(args.output_dir, "serving")  # PipelineConfig.serving_dir, without importing TF
+    serving_dir = PipelineConfig(output_dir=args.output_dir).serving_dir
     try:
         server = serve.make_server(serving_dir, data_dir, args.host, args.port)
     except OSError as e:
