@@ -37,16 +37,17 @@ RECIPES = {
 
 @dataclasses.dataclass(frozen=True)
 class TrainingConfig:
-    arch: str = "cnn"
-    epochs: int = 15
-    batch_size: int = 64
-    learning_rate: float = 1e-3
-    lr_schedule: str = "cosine"
-    patience: int = 0  # epochs without a better validation accuracy before stopping; 0: never stop early
-    validation_fraction: float = 0.1
-    augment: bool = True
-    seed: int = 42
-    distribution: str = "auto"
+    """Every field given: PipelineConfig.training() fills them from the flags and the recipe."""
+    arch: str
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    lr_schedule: str
+    patience: int  # epochs without a better validation accuracy before stopping; 0: never stop early
+    validation_fraction: float
+    augment: bool
+    seed: int
+    distribution: str
 
     @classmethod
     def from_custom_config(cls, custom_config: dict | None) -> "TrainingConfig":
