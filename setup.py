@@ -7,6 +7,7 @@ setup(
     description="TFX pipeline: MNIST -> validated, normalized, trained, gated -> verified TFLite model",
     python_requires=">=3.11,<3.12",
     packages=find_packages(include=["pipeline", "pipeline.*", "components", "components.*", "models", "models.*", "kubeflow", "kubeflow.*"]),
+    py_modules=["mnist_tfx"],  # the entry point over both CLIs
     install_requires=[
         "tfx==1.21.0",
         "tf-keras>=2.21,<2.22",
@@ -17,5 +18,5 @@ setup(
     ],
     extras_require={"test": ["pytest>=8", "pytest-timeout",
                              "scikit-learn>=1.3"]},  # its bundled digits: a second, real source of handwriting
-    entry_points={"console_scripts": ["mnist-tfx=pipeline.cli:main"]},
+    entry_points={"console_scripts": ["mnist-tfx=mnist_tfx:main"]},
 )

@@ -88,7 +88,7 @@ def write_table(rows: dict) -> None:
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     machines, from_history, upper_bounds = [], False, []
-    for arch in architectures.ARCHITECTURES:
+    for arch in architectures.BUILDERS:
         row = rows.get(arch)
         if not row:
             continue
@@ -126,8 +126,8 @@ def write_table(rows: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--archs", nargs="+", default=list(architectures.ARCHITECTURES),
-                        choices=list(architectures.ARCHITECTURES))
+    parser.add_argument("--archs", nargs="+", default=list(architectures.BUILDERS),
+                        choices=list(architectures.BUILDERS))
     parser.add_argument("--data-dir", default=os.environ.get("MNIST_DIR"))
     parser.add_argument("--output-root", default=os.path.join(HERE, "out"))
     parser.add_argument("--report-only", action="store_true", help="rewrite accuracy.md from accuracy.json")

@@ -20,6 +20,7 @@ import tensorflow as tf
 import provenance
 from components.mnist_example_gen import mnist_data
 from components.tflite_pusher import serving_layout, tflite
+from components.tflite_pusher.settings import QUANTIZATIONS
 from models.features import IMAGES_INPUT_KEY, OUTPUT_KEY, SERVING_IMAGES_SIGNATURE
 from pipeline.config import PipelineConfig
 from pipeline.latency import litert_runner, single_image_latency_us
@@ -61,7 +62,7 @@ def measure(saved_model: str, data_dir: str) -> dict:
                 single_image_latency_us(keras_run, images[:1], runs=KERAS_SINGLE_RUNS),
                 batch_throughput(keras_run, images))]
     model_input = tflite.to_model_input(images)
-    for quantize in tflite.QUANTIZATIONS:
+    for quantize in QUANTIZATIONS:
         model = tflite.convert(saved_model, SERVING_IMAGES_SIGNATURE, quantize, train_images[:CALIBRATION_IMAGES])
         rows.append(row(quantize, len(model), tflite.accuracy(tflite.predict(model, images), labels),
                         single_image_latency_us(litert_runner(model, 1), model_input[:1], runs=SINGLE_RUNS),

@@ -9,15 +9,20 @@ import sys
 import tempfile
 
 from kubeflow import endpoint, scheduling, storage
+from pipeline.config import PipelineConfig, add_flags
+from pipeline.exit_codes import ExitCode, help_epilog
 
 # Settings of the local run that mean nothing in a cluster: the spec names its own locations.
 LOCAL_ONLY = ("output_dir", "data_dir", "runner")
 DEFAULT_IMAGE = "mnist-tfx:latest"
 
 
-def add_commands(commands, add_config_flags) -> None:
+def add_commands(commands) -> None:
+    """`kubeflow` and its actions, handled by main, into the subparsers `commands`."""
     kubeflow = commands.add_parser("kubeflow", help="compile for Kubeflow Pipelines v2, schedule retraining, run once, "
-                                                    "see what the schedule did", description=__doc__)
+                                                    "see what the schedule did", description=__doc__,
+                                   epilog=help_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    kubeflow.set_defaults(handler=main)
     actions = kubeflow.add_subparsers(dest="kubeflow_command", required=True)
     compile_ = actions.add_parser("compile", help="write the KFP v2 pipeline spec (YAML)")
     compile_.add_argument("--output", default="pipeline.yaml", help="spec file to write (.yaml; default: %(default)s)")
@@ -62,11 +67,10 @@ def add_commands(commands, add_config_flags) -> None:
                             help="where the image holds this project (default: kubeflow/Dockerfile's WORKDIR)")
         action.add_argument("--keep-resolver", action="store_true",
                             help="find the baseline with TFX's Resolver (Vertex AI Pipelines; open-source KFP cannot run it)")
-        add_config_flags(action, exclude=LOCAL_ONLY)
+        add_flags(action, exclude=LOCAL_ONLY)
 
 
 def _config(args):
-    from pipeline.config import PipelineConfig
     settings = {f.name: getattr(args, f.name) for f in dataclasses.fields(PipelineConfig) if f.name not in LOCAL_ONLY}
     return PipelineConfig(data_dir=args.data_uri, **settings)
 
@@ -168,7 +172,7 @@ def _refused(error: Exception, args, credentials: endpoint.Credentials | None) -
 
 
 def main(args: argparse.Namespace) -> int:
-    """Exit codes: 0 done, 2 bad arguments, 1 the endpoint refused, could not be reached, or has no
+    """BAD_INPUT for bad arguments; FAILED when the endpoint refused, could not be reached, or has no
     recurring run (or experiment) of that name."""
     credentials = None
     try:
@@ -189,13 +193,13 @@ def main(args: argparse.Namespace) -> int:
             if not args.keep_resolver:
                 print("baseline: the latest version in the serving directory, imported (open-source KFP cannot "
                       "run a Resolver); --keep-resolver keeps the Resolver for Vertex AI Pipelines")
-            return 0
+            return ExitCode.OK
         credentials = endpoint.read_credentials(args.token_file, args.cookie_file)
         print(_talk_to_endpoint(args, credentials))
-        return 0
+        return ExitCode.OK
     except ValueError as e:
         print(f"mnist-tfx kubeflow: {e}", file=sys.stderr)
-        return 2
+        return ExitCode.BAD_INPUT
     except Exception as e:  # noqa: BLE001 - the client's errors (connection, HTTP status) as one line
         print(f"mnist-tfx kubeflow: {_refused(e, args, credentials)}", file=sys.stderr)
-        return 1
+        return ExitCode.FAILED

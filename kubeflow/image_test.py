@@ -84,7 +84,7 @@ def test_every_pin_exists_for_the_image_python_and_glibc(tmp_path):
 def test_the_dockerfile_installs_the_locked_project_where_the_spec_looks():
     assert re.search(rf"^WORKDIR {spec.IMAGE_SOURCE_DIR}$", DOCKERFILE, re.M)
     packages = {"pipeline", "components", "models", "kubeflow"}  # setup.py's find_packages(include=...)
-    assert {"constraints.txt", "setup.py", *packages} <= copied_by_dockerfile()
+    assert {"constraints.txt", "setup.py", *packages, "mnist_tfx.py"} <= copied_by_dockerfile()  # and its py_modules
     assert "pip install --no-cache-dir -c constraints.txt -e ." in DOCKERFILE
     assert "--no-deps -c constraints.txt tflite-support" in DOCKERFILE
 
@@ -104,7 +104,7 @@ def test_every_module_the_compiled_spec_names_imports_from_a_clean_install(kubef
     commands = {" ".join(executor["container"]["command"]) for executor in compiled["deploymentSpec"]["executors"].values()
                 if "container" in executor}
     assert commands == {"python -m kubeflow.entrypoint"}
-    paths.add("kubeflow.entrypoint.main")
+    paths |= {"kubeflow.entrypoint.main", "mnist_tfx.main"}  # and the console script's
     context = tmp_path / "context"
     context.mkdir()
     for path in copied_by_dockerfile():

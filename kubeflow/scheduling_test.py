@@ -35,6 +35,7 @@ import pytest
 import yaml
 
 from kubeflow import endpoint, scheduling
+from pipeline.exit_codes import ExitCode
 from tests.helpers import KUBEFLOW_COMPILE, compile_unchecked, mnist_tfx
 
 API = "/apis/v2beta1"
@@ -228,9 +229,9 @@ def test_schedule_creates_then_replaces_a_recurring_run_by_name(kfp_api, kubeflo
                 "--max-concurrency", "1", "--no-catchup"]
     schedule[1] = "schedule"
     first = mnist_tfx(*schedule, "--cron", "0 0 3 * * *")
-    assert first.returncode == 0, first.stderr[-3000:]
+    assert first.returncode == ExitCode.OK, first.stderr[-3000:]
     second = mnist_tfx(*schedule, "--cron", "0 30 4 * * 1-5")
-    assert second.returncode == 0, second.stderr[-3000:]
+    assert second.returncode == ExitCode.OK, second.stderr[-3000:]
 
     assert [e["display_name"] for e in sent(kfp_api, "POST", "/experiments")] == ["nightly"]  # once, then found
     created = sent(kfp_api, "POST", "/recurringruns")
@@ -252,7 +253,7 @@ def test_run_compiles_from_the_flags_and_starts_one_run(kfp_api):
     run = [*KUBEFLOW_COMPILE, "--endpoint", kfp_api.endpoint]
     run[1] = "run"
     result = mnist_tfx(*run)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == ExitCode.OK, result.stderr[-3000:]
     assert json.loads(result.stdout)["run_id"] == "run-1"
     [submitted] = sent(kfp_api, "POST", "/runs")
     assert submitted["display_name"] == "mnist-tfx mlp"
@@ -264,7 +265,7 @@ def test_dry_run_sends_nothing_and_a_crontab_line_is_refused(kfp_api):
     schedule = [*KUBEFLOW_COMPILE, "--endpoint", kfp_api.endpoint, "--cron", "0 0 3 * * *", "--dry-run"]
     schedule[1] = "schedule"
     result = mnist_tfx(*schedule)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == ExitCode.OK, result.stderr[-3000:]
     request = json.loads(result.stdout)
     assert request["dry_run"] is True and request["cron"] == "0 0 3 * * *" and len(request["package"]["tasks"]) == 10
     assert kfp_api.requests == []
@@ -280,7 +281,7 @@ def test_a_root_tensorflow_cannot_open_is_refused_before_anything_is_sent(kfp_ap
         request[1] = command
         request[request.index("--pipeline-root") + 1] = "minio://mlpipeline/v2/artifacts"
         result = mnist_tfx(*(request if command == "schedule" else request[:-2]))
-        assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+        assert result.returncode == ExitCode.BAD_INPUT and len(result.stderr.splitlines()) == 1, result.stderr
         assert result.stderr.startswith("mnist-tfx kubeflow: --pipeline-root minio://mlpipeline/v2/artifacts: ")
     assert kfp_api.requests == []
 
@@ -290,7 +291,7 @@ def test_an_unreachable_endpoint_is_one_line_and_exit_1(kubeflow_spec):
     run = [*KUBEFLOW_COMPILE, "--endpoint", "http://127.0.0.1:9", "--package", str(package)]
     run[1] = "run"
     result = mnist_tfx(*run)
-    assert result.returncode == 1
+    assert result.returncode == ExitCode.FAILED
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith("mnist-tfx kubeflow: http://127.0.0.1:9: ")
 
@@ -351,7 +352,7 @@ def test_status_shows_what_each_run_did_newest_first(kfp_api, local_package):
                                           failed={"MnistExampleGen": None})
 
     as_json = mnist_tfx("kubeflow", "status", "--endpoint", kfp_api.endpoint, "--last", "10", "--json")
-    assert as_json.returncode == 0, as_json.stderr[-3000:]
+    assert as_json.returncode == ExitCode.OK, as_json.stderr[-3000:]
     [schedule] = json.loads(as_json.stdout)["recurring_runs"]
     assert (schedule["recurring_run_id"], schedule["schedule"], schedule["enabled"]) == (
         recurring_run_id, "cron '0 0 3 * * *'", True)
@@ -371,7 +372,7 @@ def test_status_shows_what_each_run_did_newest_first(kfp_api, local_package):
     assert (runs[-1]["started"], runs[-1]["finished"]) == ("2026-01-01T03:00:00+00:00", "2026-01-01T03:05:00+00:00")
 
     table = mnist_tfx("kubeflow", "status", "--endpoint", kfp_api.endpoint, "--last", "3")
-    assert table.returncode == 0, table.stderr[-3000:]
+    assert table.returncode == ExitCode.OK, table.stderr[-3000:]
     assert table.stdout.splitlines() == [
         f"mnist-tfx-retraining ({recurring_run_id}): cron '0 0 3 * * *', enabled",
         f"serving {os.path.dirname(version)}: latest 20260101-030412",
@@ -396,15 +397,15 @@ def test_pause_resume_and_delete_act_on_every_recurring_run_of_the_name(kfp_api,
 
     for command, mode in (("pause", "DISABLE"), ("resume", "ENABLE")):
         result = change(command)
-        assert result.returncode == 0, result.stderr[-3000:]
+        assert result.returncode == ExitCode.OK, result.stderr[-3000:]
         assert json.loads(result.stdout)["recurring_run_ids"] == twins
         assert f"2 recurring runs are named 'nightly'; {command} applied to each" in result.stderr
         assert [kfp_api.recurring_runs[i]["mode"] for i in (*twins, *other)] == [mode, mode, "ENABLE"]
     deleted = change("delete")
-    assert deleted.returncode == 0, deleted.stderr[-3000:]
+    assert deleted.returncode == ExitCode.OK, deleted.stderr[-3000:]
     assert list(kfp_api.recurring_runs) == other
     again = change("delete")
-    assert again.returncode == 1
+    assert again.returncode == ExitCode.FAILED
     assert again.stderr == (f"mnist-tfx kubeflow: {kfp_api.endpoint}: no recurring run named 'nightly' in "
                             "experiment 'mnist-tfx'\n")
 
@@ -436,7 +437,7 @@ def test_a_multi_user_endpoint_gets_namespace_and_credentials_and_no_output_or_f
     try:
         schedule = kubeflow("schedule", "--namespace", "team-a", "--token-file", str(held / "token"), "--package",
                             package, "--pipeline-root", "gs://bucket/mnist-tfx", "--data-uri", "unused", *CRON)
-        assert schedule.returncode == 0, schedule.stderr[-3000:]
+        assert schedule.returncode == ExitCode.OK, schedule.stderr[-3000:]
         assert json.loads(schedule.stdout)["credentials"] == f"the bearer token in {held / 'token'}"
         assert {(r.headers.get("authorization"), r.namespace) for r in calls_since(0)} == {(f"Bearer {token}", "team-a")}
         assert [r.query["namespace"] for r in calls_since(0) if (r.method, r.path) == ("GET", f"{API}/experiments")] \
@@ -450,7 +451,7 @@ def test_a_multi_user_endpoint_gets_namespace_and_credentials_and_no_output_or_f
                      ran=TASKS)
         start = len(kfp_api.requests)
         status = kubeflow("status", "--namespace", "team-a", "--cookie-file", str(held / "cookie"), "--json")
-        assert status.returncode == 0, status.stderr[-3000:]
+        assert status.returncode == ExitCode.OK, status.stderr[-3000:]
         [unreadable] = json.loads(status.stdout)["recurring_runs"]
         assert unreadable["enabled"] is True
         assert unreadable["unreadable"].startswith("File system scheme 's3' not implemented")
@@ -460,7 +461,7 @@ def test_a_multi_user_endpoint_gets_namespace_and_credentials_and_no_output_or_f
 
         start = len(kfp_api.requests)
         in_a_pod = kubeflow("pause", "--namespace", "team-a", KF_PIPELINES_SA_TOKEN_PATH=str(held / "service-account"))
-        assert in_a_pod.returncode == 0, in_a_pod.stderr[-3000:]
+        assert in_a_pod.returncode == ExitCode.OK, in_a_pod.stderr[-3000:]
         assert json.loads(in_a_pod.stdout)["credentials"] == f"the service-account token in {held / 'service-account'}"
         assert {(r.headers.get("authorization"), r.namespace) for r in calls_since(start)} == {(f"Bearer {token}", "team-a")}
         assert recurring_run["mode"] == "DISABLE"
@@ -479,7 +480,7 @@ def test_a_multi_user_endpoint_gets_namespace_and_credentials_and_no_output_or_f
                 kubeflow("status", "--token-file", str(held / "token")),
         }
         for line, result in refused.items():
-            assert (result.returncode, result.stdout, result.stderr) == (1, "", line + "\n")
+            assert (result.returncode, result.stdout, result.stderr) == (ExitCode.FAILED, "", line + "\n")
         assert recurring_run["mode"] == "DISABLE" and list(kfp_api.recurring_runs) == [recurring_run["recurring_run_id"]]
     finally:
         kfp_api.shutdown()

@@ -10,6 +10,7 @@ from tfx.types import standard_component_specs
 
 from kubeflow import entrypoint, spec
 from pipeline.config import PipelineConfig
+from pipeline.exit_codes import ExitCode
 from tests.helpers import KUBEFLOW_COMPILE, compile_with_cli, mnist_tfx
 
 TASKS = {"MnistExampleGen", "ImportSchemaGen", "StatisticsGen", "StrictExampleValidator", "Transform", "Trainer",
@@ -122,7 +123,7 @@ def test_a_location_kfp_or_tensorflow_cannot_use_is_refused_in_one_line_before_a
     command = [*KUBEFLOW_COMPILE, "--output", str(tmp_path / "pipeline.yaml")]
     command[command.index("--pipeline-root") + 1] = "minio://mlpipeline/v2/artifacts"
     result = mnist_tfx(*command)
-    assert result.returncode == 2, result.stderr
+    assert result.returncode == ExitCode.BAD_INPUT, result.stderr
     assert result.stderr.startswith("mnist-tfx kubeflow: --pipeline-root minio://mlpipeline/v2/artifacts: TensorFlow")
     assert len(result.stderr.splitlines()) == 1 and "gs://BUCKET/PATH" in result.stderr
     assert os.listdir(tmp_path) == []
@@ -135,7 +136,7 @@ def test_an_image_by_digest_compiles_quietly_and_a_tag_is_warned_about_in_one_li
     command = [*KUBEFLOW_COMPILE, "--output", str(tmp_path / "pipeline.yaml")]
     command[command.index("--image") + 1] = digest
     by_digest = mnist_tfx(*command)
-    assert by_digest.returncode == 0 and by_digest.stderr == "", by_digest.stderr
+    assert by_digest.returncode == ExitCode.OK and by_digest.stderr == "", by_digest.stderr
     assert f"image: {digest}\n" in (tmp_path / "pipeline.yaml").read_text()
     by_tag, _ = kubeflow_spec  # KUBEFLOW_COMPILE gives a tag
     (warning,) = by_tag.stderr.splitlines()

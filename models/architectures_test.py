@@ -2,13 +2,16 @@ import numpy as np
 import pytest
 
 from models import architectures
+from models.recipes import RECIPES
 
 PARAMETERS = {"mlp": 101_770, "cnn": 93_322, "cnn_bn": 243_114, "resnet50v2": 23_579_018, "mobilenetv2": 2_270_218,
               "efficientnetb0": 4_061_801}
 
 
-def test_every_registered_architecture_is_counted_here():
-    assert set(architectures.ARCHITECTURES) == set(PARAMETERS)
+def test_every_architecture_has_a_recipe_and_its_summary_counts_its_parameters():
+    assert list(architectures.BUILDERS) == list(RECIPES)
+    assert {name: f"({count:,} parameters)" in RECIPES[name].summary for name, count in PARAMETERS.items()} == {
+        name: True for name in RECIPES}
 
 
 @pytest.mark.parametrize("name", PARAMETERS)

@@ -8,7 +8,6 @@ Both return `probabilities`: float32 [N,10].
 Early stopping and the best-epoch checkpoint watch a validation slice held out from the
 *training* split; the eval split, which gates the model, is never read here.
 """
-import dataclasses
 import hashlib
 import json
 import os
@@ -26,37 +25,17 @@ from tfx.components.trainer.fn_args_utils import FnArgs
 from models import architectures
 from models.features import (IMAGE_HEIGHT, IMAGE_KEY, IMAGE_PIXELS, IMAGE_WIDTH, IMAGES_INPUT_KEY, LABEL_KEY,
                              OUTPUT_KEY, SERVING_EXAMPLES_SIGNATURE, SERVING_IMAGES_SIGNATURE, SOURCE_KEY)
+from models.recipes import TrainingConfig
 
-LR_SCHEDULES = ("one_cycle", "cosine", "constant")
 # one_cycle: a linear warm-up over this share of the steps from 1/25 of the peak rate, then cosine decay.
 WARMUP_FRACTION, WARMUP_START = 0.25, 1 / 25
 # Training steps per call into TensorFlow, since Keras runs Python between calls; our callbacks act per epoch.
 STEPS_PER_EXECUTION = 16
 BATCHES_PER_CHUNK = 16
-DISTRIBUTIONS = ("auto", "default", "mirrored", "multi_worker")
 # tf.data's autotuning thread can stall the deletion of an iterator for seconds, which Keras does every epoch
 # (docs/troubleshooting.md); our inputs are in memory and fit as fast without it.
 WITHOUT_AUTOTUNING = tf.data.Options()
 WITHOUT_AUTOTUNING.autotune.enabled = False
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainingConfig:
-    arch: str = "cnn"
-    epochs: int = 15
-    batch_size: int = 64
-    learning_rate: float = 1e-3
-    lr_schedule: str = "cosine"
-    patience: int = 0  # epochs without a better validation accuracy before stopping; 0: never stop early
-    validation_fraction: float = 0.1
-    augment: bool = True
-    seed: int = 42
-    distribution: str = "auto"
-
-    @classmethod
-    def from_custom_config(cls, custom_config: dict | None) -> "TrainingConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in (custom_config or {}).items() if k in known})
 
 
 def load_transformed(file_pattern, tf_transform_output: tft.TFTransformOutput) -> tuple[np.ndarray, np.ndarray]:

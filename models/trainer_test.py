@@ -17,8 +17,14 @@ from tfx.utils import path_utils, proto_utils
 from components.mnist_example_gen.executor import to_serialized_examples
 from components.tflite_pusher import tflite
 from models import trainer
-from models.architectures import ARCHITECTURES
-from models.trainer import TrainingConfig
+from models.recipes import RECIPES, TrainingConfig
+from pipeline.config import PipelineConfig
+
+
+
+def settings(**flags) -> dict:
+    """What the Trainer gets from `mnist-tfx run` with these flags (field names)."""
+    return PipelineConfig(**flags).training()
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +38,7 @@ def train_files(mnist_train_slice, tmp_path_factory):
     return str(path / "*")
 
 
-@pytest.mark.parametrize("arch", list(ARCHITECTURES))
+@pytest.mark.parametrize("arch", list(RECIPES))
 def test_each_architecture_trains_inside_the_trainer_exports_and_runs_in_litert(
         arch, mnist_train_slice, transform_output, mnist_eval, tmp_path):
     """TFX's Trainer executor runs run_fn for a few steps on 320 real images."""
@@ -53,7 +59,7 @@ def test_each_architecture_trains_inside_the_trainer_exports_and_runs_in_litert(
         {"run_fn": "models.trainer.run_fn",
          "train_args": proto_utils.proto_to_json(trainer_pb2.TrainArgs(splits=["train"])),
          "eval_args": proto_utils.proto_to_json(trainer_pb2.EvalArgs(splits=["eval"], num_steps=0)),
-         "custom_config": json.dumps({"arch": arch, "epochs": 1, "batch_size": 32, "augment": True})})
+         "custom_config": json.dumps(settings(arch=arch, epochs=1, batch_size=32, augment="on"))})
     converted = tflite.convert(path_utils.serving_model_path(model.uri), trainer.SERVING_IMAGES_SIGNATURE)
     probabilities = tflite.predict(converted, mnist_eval[0][:20])
     assert probabilities.shape == (20, 10)
@@ -69,7 +75,7 @@ def test_loads_the_split_transformed_and_in_order(train_files, transform_output,
 def test_each_epoch_batches_every_image_once_in_a_new_order(mnist_train_slice):
     images = mnist_train_slice[0][:1500].reshape(-1, 784).astype(np.float32)
     labels = np.arange(1500)  # the label names the image, to follow it through the shuffle
-    dataset = trainer.training_dataset(images, labels, TrainingConfig(batch_size=64, augment=False))
+    dataset = trainer.training_dataset(images, labels, TrainingConfig(**settings(batch_size=64, augment="off")))
     assert dataset.cardinality() == 24  # known ahead, as steps_per_execution needs
     assert not dataset.options().autotune.enabled  # see trainer.WITHOUT_AUTOTUNING
     epochs = []
@@ -85,7 +91,7 @@ def test_each_epoch_batches_every_image_once_in_a_new_order(mnist_train_slice):
 
 def test_augmentation_moves_pixels_but_keeps_the_digit_size(mnist_train_slice):
     images = (mnist_train_slice[0][:256].reshape(-1, 784) / 255).astype(np.float32)
-    dataset = trainer.training_dataset(images, np.arange(256), TrainingConfig(batch_size=64, augment=True))
+    dataset = trainer.training_dataset(images, np.arange(256), TrainingConfig(**settings(batch_size=64, augment="on")))
     batches = list(dataset.as_numpy_iterator())
     moved, order = np.concatenate([x for x, _ in batches]), np.concatenate([y for _, y in batches])
     assert moved.shape == (256, 784)
@@ -96,12 +102,12 @@ def test_augmentation_moves_pixels_but_keeps_the_digit_size(mnist_train_slice):
 
 def test_same_seed_gives_the_same_mlp(train_files, transform_output, tmp_path):
     images, labels = trainer.load_transformed(train_files, transform_output)
-    config = TrainingConfig(arch="mlp", epochs=2, batch_size=64, augment=True, seed=3)
+    config = TrainingConfig(**settings(arch="mlp", epochs=2, batch_size=64, augment="on", seed=3))
     first = trainer.train(config, images, labels, str(tmp_path / "a")).get_weights()
     second = trainer.train(config, images, labels, str(tmp_path / "b")).get_weights()
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
-    other = trainer.train(TrainingConfig(arch="mlp", epochs=2, batch_size=64, seed=4), images, labels,
+    other = trainer.train(TrainingConfig(**settings(arch="mlp", epochs=2, batch_size=64, seed=4)), images, labels,
                           str(tmp_path / "c")).get_weights()
     assert not np.array_equal(first[0], other[0])
 
@@ -121,7 +127,7 @@ def test_run_fn_never_reads_the_eval_split(train_files, transform_output, tmp_pa
     fn_args = FnArgs(train_files=[train_files], eval_files=[str(tmp_path / "no-eval-split" / "*")],
                      transform_output=os.path.dirname(transform_output.transform_savedmodel_dir),
                      serving_model_dir=str(tmp_path / "serving"), model_run_dir=str(tmp_path / "run"),
-                     custom_config={"arch": "cnn", "epochs": 4, "batch_size": 64, "augment": True, "patience": 1})
+                     custom_config=settings(arch="cnn", epochs=4, batch_size=64, augment="on", patience=1))
     trainer.run_fn(fn_args)
     progress = capsys.readouterr().out
     assert "epoch   1/4" in progress and "val_acc" in progress and "(validation " in progress and "ETA" in progress
@@ -151,7 +157,7 @@ def test_two_workers_train_in_sync_and_only_the_chief_exports(train_files, trans
     for index in range(2):
         fn_args = dict(train_files=[train_files], transform_output=os.path.dirname(transform_output.transform_savedmodel_dir),
                        serving_model_dir=str(tmp_path / f"serving-{index}"), model_run_dir=str(tmp_path / "run"),
-                       custom_config={"arch": "mlp", "epochs": 2, "batch_size": 64, "distribution": "multi_worker"})
+                       custom_config=settings(arch="mlp", epochs=2, batch_size=64, distribution="multi_worker"))
         env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
         workers.append(subprocess.Popen([sys.executable, "-c", WORKER, json.dumps(fn_args)], env=env,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
@@ -165,7 +171,8 @@ def test_two_workers_train_in_sync_and_only_the_chief_exports(train_files, trans
 
 
 def test_one_cycle_warms_up_to_the_peak_rate_then_decays_to_zero():
-    schedule = trainer.learning_rate_schedule(TrainingConfig(lr_schedule="one_cycle", learning_rate=4e-3), steps=400)
+    schedule = trainer.learning_rate_schedule(TrainingConfig(**settings(lr_schedule="one_cycle", learning_rate=4e-3)),
+                                              steps=400)
     rates = [float(schedule(step)) for step in (0, 50, 100, 300, 400)]
     # 100 warm-up steps, then a cosine over 300: two thirds of the way down it is at a quarter of the peak.
     np.testing.assert_allclose(rates[:4], [4e-3 / 25, (4e-3 / 25 + 4e-3) / 2, 4e-3, 1e-3], rtol=1e-5)

@@ -1,9 +1,6 @@
-"""`mnist-tfx run`: the whole DAG locally, with exit codes a scheduler can act on.
-
-Exit codes: 0 pushed; 3 trained but not pushed (not blessed, or the TFLite check failed);
-2 bad arguments or bad input data; 4 another run holds the output directory (retry later);
-1 anything else.
-"""
+"""The local commands of `mnist-tfx`: run the whole DAG, list and report its runs, classify images with
+a pushed model, and serve the draw-a-digit page. mnist_tfx.py puts them under one parser with the
+Kubeflow ones."""
 import argparse
 import dataclasses
 import logging
@@ -12,58 +9,29 @@ import sys
 import tempfile
 import time
 
-from kubeflow import cli as kubeflow_cli
-
-EXIT_PUSHED, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_NOT_PUSHED, EXIT_BUSY = 0, 1, 2, 3, 4
-
-
-def _add_config_flags(parser: argparse.ArgumentParser, exclude=()) -> None:
-    from pipeline.config import PipelineConfig, env_name
-    for field in dataclasses.fields(PipelineConfig):
-        if field.name in exclude:
-            continue
-        choices = field.metadata["choices"]
-        parser.add_argument("--" + field.name.replace("_", "-"), type=type(field.default), default=field.default,
-                            choices=choices, metavar=None if choices else field.name.upper(),
-                            help=f"{field.metadata['help']} ("
-                                 + (f"default: {field.default!r}; " if field.default != "" else "")
-                                 + f"env {env_name(field.name)})")
-
-
-SERVE_HELP = "a page to draw digits for the latest pushed model, and to store its mistakes as new data"
-
-
-def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--output-dir", default="out", help="whose serving/latest the page shows (default: %(default)s)")
-    parser.add_argument("--data-dir", default="",
-                        help="the data dir of your runs: corrections go there as a span under DATA_DIR/spans/ "
-                             "(default: $MNIST_DIR, then ~/.cache/mnist-tfx/mnist, as for `run`; without one, "
-                             "the page only reads)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, local connections only)")
-    parser.add_argument("--port", type=int, default=8000, help="default: %(default)s; 0 picks a free port")
+from pipeline.config import PipelineConfig, add_flags
+from pipeline.exit_codes import ExitCode, help_epilog
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    from components.common import is_uri
-    from components import files
+    from components.common import DataError
     from components.mnist_example_gen import datasets, download
     from components.tflite_pusher import serving_layout
     from pipeline import serve
-    data_dir = args.data_dir or os.environ.get("MNIST_DIR") or download.default_cache_dir(datasets.MNIST)
-    if not files.isdir(data_dir):
+    try:  # the data dir `run` would use, but never a download: without one, the page only reads
+        data_dir = download.resolve_data_dir(datasets.MNIST, args.data_dir or None, download_missing=False)
+    except DataError as e:
         if args.data_dir:
-            print(f"mnist-tfx serve: {data_dir}: data directory does not exist", file=sys.stderr)
-            return EXIT_BAD_INPUT
-        data_dir = None
-    elif not is_uri(data_dir):
-        data_dir = os.path.abspath(data_dir)
+            print(f"mnist-tfx serve: {e}", file=sys.stderr)
+            return ExitCode.BAD_INPUT
+        data_dir = None  # an MNIST_DIR that does not exist
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    serving_dir = serving_layout.serving_dir_in(args.output_dir)
+    serving_dir = PipelineConfig(output_dir=args.output_dir).serving_dir
     try:
         server = serve.make_server(serving_dir, data_dir, args.host, args.port)
     except OSError as e:
         print(f"mnist-tfx serve: cannot listen on {args.host}:{args.port} ({e.strerror})", file=sys.stderr)
-        return EXIT_ERROR
+        return ExitCode.FAILED
     host, port = server.server_address[:2]
     corrections = (f"corrections into {data_dir}/spans/" if data_dir
                    else "no data dir, so corrections are off (--data-dir)")
@@ -73,27 +41,28 @@ def serve_command(args: argparse.Namespace) -> int:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
-    return EXIT_PUSHED
+    return ExitCode.OK
 
 
 def _architectures_help() -> str:
-    from models.architectures import ARCHITECTURES
+    from models.recipes import RECIPES
     lines = ["architectures (--arch) and their default recipes:"]
-    for name, architecture in ARCHITECTURES.items():
-        recipe = architecture.recipe
+    for name, recipe in RECIPES.items():
+        default = " (the default)" if name == PipelineConfig().arch else ""
         lines.append(f"  {name:<15} {recipe.epochs} epochs, batch {recipe.batch_size}, lr {recipe.learning_rate:g}"
-                     f"{', augmented' if recipe.augment else ''}\n  {'':<15} {architecture.summary}")
+                     f"{', augmented' if recipe.augment else ''}{default}\n  {'':<15} {recipe.summary}")
     return "\n".join(lines)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mnist-tfx", description=__doc__.split("\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+def add_commands(commands) -> None:
+    """run, predict, report, serve and runs, each with its handler, into the subparsers `commands`."""
     run = commands.add_parser("run", help="run the pipeline locally (Beam or local orchestrator)",
-                              description=__doc__, epilog=_architectures_help(),
+                              description="`mnist-tfx run`: the whole DAG locally, with exit codes a scheduler "
+                                          "can act on.", epilog=f"{_architectures_help()}\n\n{help_epilog()}",
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    _add_config_flags(run)
+    add_flags(run)
     run.add_argument("-v", "--verbose", action="store_true", help="show TFX, Beam and TensorFlow logs")
+    run.set_defaults(handler=run_command)
     predict = commands.add_parser("predict", help="classify digit images (PNG, JPEG, IDX) with a pushed .tflite")
     predict.add_argument("images", nargs="+", metavar="IMAGE",
                          help="PNG/JPEG of any size (dark on light or light on dark), or an IDX images file")
@@ -102,29 +71,25 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--top-k", type=int, default=1, choices=range(1, 11), metavar="K",
                          help="labels to show per image (default: 1)")
     predict.add_argument("--json", action="store_true", help="machine-readable output")
+    predict.set_defaults(handler=predict_command)
     report = commands.add_parser("report", help="write an HTML report of a run (figures embedded)")
     report.add_argument("--output-dir", default="out", help="default: %(default)s")
     report.add_argument("--run", default="latest", help="a run id from `mnist-tfx runs` (default: latest)")
     report.add_argument("--out", default="", help="HTML file to write (default: OUTPUT_DIR/report.html)")
-    _add_serve_arguments(commands.add_parser("serve", help=SERVE_HELP))
+    report.set_defaults(handler=report_command)
+    serve_help = "a page to draw digits for the latest pushed model, and to store its mistakes as new data"
+    serve = commands.add_parser("serve", help=serve_help, description=serve_help)
+    serve.add_argument("--output-dir", default="out", help="whose serving/latest the page shows (default: %(default)s)")
+    serve.add_argument("--data-dir", default="",
+                       help="the data dir of your runs: corrections go there as a span under DATA_DIR/spans/ "
+                            "(default: $MNIST_DIR, then ~/.cache/mnist-tfx/mnist, as for `run`; without one, "
+                            "the page only reads)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="default: %(default)s; 0 picks a free port")
+    serve.set_defaults(handler=serve_command, imports_tensorflow=False)  # starts at once
     runs = commands.add_parser("runs", help="list past runs recorded in an output dir's ML Metadata")
     runs.add_argument("--output-dir", default="out", help="default: %(default)s")
-    kubeflow_cli.add_commands(commands, _add_config_flags)
-    return parser
-
-
-def _quiet_logs() -> None:
-    """Errors only from TF, TFX and Beam until pipeline.progress takes over (`-v` keeps all their
-    logs). Called before TF is imported."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # inherited by Beam worker processes too
-    from absl import logging as absl_logging
-    absl_logging.set_verbosity(absl_logging.ERROR)
-    for name in ("apache_beam", "tensorflow"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    # TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL, so its import writes to /dev/null.
-    from components.common import silenced_native_stderr
-    with silenced_native_stderr():
-        import tensorflow  # noqa: F401
+    runs.set_defaults(handler=runs_command)
 
 
 def _check_output_dir(output_dir: str) -> None:
@@ -196,9 +161,9 @@ def _print_summary(run, log_path: str) -> int:
               f"({tf.io.gfile.stat(tflite_path).length / 1024:,.0f} KB)")
     print(f"  {'log':<24} {log_path}")
     if pushed:
-        return EXIT_PUSHED
+        return ExitCode.OK
     print(f"\nnot pushed: {run.not_pushed_reason}", file=sys.stderr)
-    return EXIT_NOT_PUSHED
+    return ExitCode.NOT_PUSHED
 
 
 def predict_command(args: argparse.Namespace) -> int:
@@ -208,42 +173,40 @@ def predict_command(args: argparse.Namespace) -> int:
         results = predict.classify(predict.model_path(args.model, args.output_dir), args.images, args.top_k)
     except DataError as e:
         print(f"mnist-tfx: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     print(predict.format_results(results, args.json))
-    return 0
+    return ExitCode.OK
 
 
 def report_command(args: argparse.Namespace) -> int:
     from pipeline import outcome, report
-    from pipeline.config import PipelineConfig
     metadata_path = PipelineConfig(output_dir=args.output_dir).metadata_path
     if not os.path.exists(metadata_path):
         print(f"mnist-tfx: {metadata_path}: no runs recorded", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     if args.run != "latest" and args.run not in outcome.run_ids(metadata_path):
         print(f"mnist-tfx: {metadata_path}: no run {args.run!r} (see `mnist-tfx runs`)", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     out = args.out or os.path.join(args.output_dir, "report.html")
     try:
         page = report.build(args.output_dir, None if args.run == "latest" else args.run)
     except ValueError as e:
         print(f"mnist-tfx: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     with open(out, "w") as f:
         f.write(page)
     print(f"wrote {out}")
-    return 0
+    return ExitCode.OK
 
 
 def runs_command(args: argparse.Namespace) -> int:
     from components.tflite_pusher.spec import TFLITE_ACCURACY_KEY
     from pipeline import outcome
-    from pipeline.config import PipelineConfig
     metadata_path = PipelineConfig(output_dir=args.output_dir).metadata_path
     if not os.path.exists(metadata_path):
         print(f"mnist-tfx: {metadata_path}: no runs recorded (run `mnist-tfx run --output-dir {args.output_dir}`)",
               file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     print(f"{'run id':<24} {'started (UTC)':<19} {'arch':<14} {'epochs':>6} {'eval acc':>8} {'TFLite':>7} "
           f"{'blessed':<7} {'pushed version':<19} {'per source (last blessed model)':<36} cached")
     for run_id in outcome.run_ids(metadata_path):
@@ -257,20 +220,19 @@ def runs_command(args: argparse.Namespace) -> int:
               f"{_yes_no(run.blessed):<7} "
               f"{run.pushed.get('pushed_version', '–'):<19} {_per_source(evaluation):<36} "
               f"{f'{len(cached)}/{len(run.components)}: ' + ', '.join(cached) if cached else '–'}")
-    return 0
+    return ExitCode.OK
 
 
 def run_command(args: argparse.Namespace) -> int:
     from components.common import DataError
     from components.mnist_example_gen import datasets, mnist_data, spans
     from pipeline import outcome, progress, runner
-    from pipeline.config import PipelineConfig
 
     try:
         config = PipelineConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(PipelineConfig)})
     except ValueError as e:
         print(f"mnist-tfx: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     try:
         _check_output_dir(config.output_dir)
         config = runner.resolve_data(config)
@@ -280,7 +242,7 @@ def run_command(args: argparse.Namespace) -> int:
             spans.load(span)
     except DataError as e:
         print(f"mnist-tfx: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
 
     training = config.training()
     print(f"mnist-tfx: {config.arch}, {training['epochs']} epochs, batch {training['batch_size']}, "
@@ -292,29 +254,13 @@ def run_command(args: argparse.Namespace) -> int:
             runner.run(config)
     except runner.OutputDirBusy as e:
         print(f"mnist-tfx: {e}", file=sys.stderr)
-        return EXIT_BUSY
+        return ExitCode.BUSY
     except Exception as e:  # noqa: BLE001 - every failure becomes an exit code and one line
         data_error = _data_error_in(e)
         message = str(data_error or e).strip().splitlines()[0]
         print(f"mnist-tfx: {message}", file=sys.stderr)
-        return EXIT_BAD_INPUT if data_error else EXIT_ERROR
+        return ExitCode.BAD_INPUT if data_error else ExitCode.FAILED
     code = _print_summary(outcome.read_run(config.metadata_path), log_path)
     print(f"wall time {time.monotonic() - started:.1f} s")
     return code
 
-
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["serve"]:  # starts at once: build_parser's recipe table would import TensorFlow
-        serve_parser = argparse.ArgumentParser(prog="mnist-tfx serve", description=SERVE_HELP)
-        _add_serve_arguments(serve_parser)
-        return serve_command(serve_parser.parse_args(argv[1:]))
-    if not {"-v", "--verbose"} & set(argv):
-        _quiet_logs()
-    args = build_parser().parse_args(argv)
-    return {"run": run_command, "runs": runs_command, "predict": predict_command, "report": report_command,
-            "kubeflow": kubeflow_cli.main}[args.command](args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

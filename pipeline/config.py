@@ -1,14 +1,15 @@
 """Pipeline settings: one table of options serves the CLI flags and the environment variables
-(`--epochs` <-> MNIST_TFX_EPOCHS, `--data-dir` <-> MNIST_DIR) that the TFX CLI runner files read."""
+(`--epochs` <-> MNIST_TFX_EPOCHS, `--data-dir` <-> MNIST_DIR) that the TFX CLI runner files read.
+Imports no TensorFlow, so that the CLI builds its parser at once."""
+import argparse
 import dataclasses
 import os
 import shlex
 
 from components.mnist_example_gen.datasets import DATASETS
 from components.tflite_pusher import serving_layout
-from components.tflite_pusher.tflite import QUANTIZATIONS
-from models.architectures import ARCHITECTURES
-from models.trainer import DISTRIBUTIONS, LR_SCHEDULES, TrainingConfig
+from components.tflite_pusher.settings import QUANTIZATIONS
+from models.recipes import DISTRIBUTIONS, LR_SCHEDULES, RECIPES, TrainingConfig
 
 PIPELINE_NAME = "mnist-tfx"  # also a valid Kubeflow pipeline name ([a-z0-9-])
 ENV_PREFIX = "MNIST_TFX_"
@@ -29,7 +30,7 @@ class PipelineConfig:
     data_dir: str = _option("", "directory with the four IDX .gz files or mnist.npz "
                                 "(default: $MNIST_DIR, then ~/.cache/mnist-tfx/<dataset>, then a checked download)")
     dataset: str = _option("mnist", "which dataset the files hold", tuple(DATASETS))
-    arch: str = _option("cnn_bn", "model architecture", tuple(ARCHITECTURES))
+    arch: str = _option("cnn_bn", "model architecture", tuple(RECIPES))
     epochs: int = _option(0, "training epochs (0: the architecture's recipe, see `mnist-tfx run --help`)")
     batch_size: int = _option(0, "training batch size (0: the recipe's)")
     learning_rate: float = _option(0.0, "Adam learning rate, the peak under one_cycle (0: the recipe's)")
@@ -83,7 +84,7 @@ class PipelineConfig:
 
     def training(self) -> dict:
         """The Trainer's settings: flags where given, else the architecture's recipe."""
-        recipe = ARCHITECTURES[self.arch].recipe
+        recipe = RECIPES[self.arch]
         config = TrainingConfig(
             arch=self.arch, epochs=self.epochs or recipe.epochs, batch_size=self.batch_size or recipe.batch_size,
             learning_rate=self.learning_rate or recipe.learning_rate,
@@ -121,6 +122,19 @@ class PipelineConfig:
 
 def env_name(field_name: str) -> str:
     return ENV_OVERRIDES.get(field_name, ENV_PREFIX + field_name.upper())
+
+
+def add_flags(parser: argparse.ArgumentParser, exclude=()) -> None:
+    """A flag per option, but those named in exclude (field names)."""
+    for field in dataclasses.fields(PipelineConfig):
+        if field.name in exclude:
+            continue
+        choices = field.metadata["choices"]
+        parser.add_argument("--" + field.name.replace("_", "-"), type=type(field.default), default=field.default,
+                            choices=choices, metavar=None if choices else field.name.upper(),
+                            help=f"{field.metadata['help']} ("
+                                 + (f"default: {field.default!r}; " if field.default != "" else "")
+                                 + f"env {env_name(field.name)})")
 
 
 def from_env(environ=os.environ) -> PipelineConfig:

@@ -1,4 +1,6 @@
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -41,3 +43,11 @@ def test_beam_args_pass_through_and_a_runner_replaces_the_local_one():
         *flink.split(), "--setup_file=/opt/x/setup.py"]
     own_package = "--runner=DataflowRunner --extra_package=dist/mnist_tfx.tar.gz"
     assert PipelineConfig(beam_args=own_package).beam_pipeline_args() == own_package.split()
+
+
+def test_the_options_table_loads_without_tensorflow():
+    """The CLI builds its parser from this table; `serve` and `--help` must not wait for TensorFlow."""
+    check = "import pipeline.config, sys; print(sorted({'tensorflow', 'ai_edge_litert', 'tfx'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60,
+                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert (result.returncode, result.stdout) == (0, "[]\n"), result.stderr[-3000:]

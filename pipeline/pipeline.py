@@ -100,7 +100,7 @@ def create_pipeline(config: PipelineConfig, pipeline_root: str, serving_dir: str
     pusher = TFLitePusher(model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
                           evaluation=evaluator.outputs["evaluation"], examples=example_gen.outputs["examples"],
                           serving_dir=serving_dir, quantize=config.quantize,
-                          max_quantization_drop=config.max_quantization_drop / 100,
+                          max_quantization_drop=config.max_quantization_drop,
                           keep_versions=config.keep_versions,
                           custom_config={"architecture": config.arch, "dataset": config.dataset,
                           "labels": list(dataset.labels), "training": training,

@@ -82,7 +82,7 @@ def compile_unchecked(output_path, *flags) -> dict:
     """`mnist-tfx kubeflow compile`'s own code on its own flags, less main's check of the locations:
     for a spec whose bucket is a local directory, which KFP would refuse."""
     from kubeflow import cli
-    from pipeline.cli import build_parser
+    from mnist_tfx import build_parser
     args = build_parser().parse_args(["kubeflow", "compile", "--output", str(output_path), *flags])
     return cli.compile_spec(args, str(output_path))
 

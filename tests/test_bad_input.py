@@ -11,6 +11,7 @@ import pytest
 
 from components.tflite_pusher import publish
 from pipeline.config import PipelineConfig
+from pipeline.exit_codes import ExitCode
 from tests.helpers import BIN_DIR, SLICE_ARGS, mnist_tfx, require, snapshot, write_idx, write_png_span
 
 IMAGES, LABELS = "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"
@@ -72,7 +73,7 @@ def test_broken_file_exits_2_naming_it(mnist_dir, tmp_path, served_output_dir, n
     damage(data / name)
     before = snapshot(str(served_output_dir))
     result = mnist_tfx("run", "--data-dir", str(data), "--output-dir", str(served_output_dir), *SLICE_ARGS)
-    assert result.returncode == 2
+    assert result.returncode == ExitCode.BAD_INPUT
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(f"mnist-tfx: {data / name}: ")
@@ -110,7 +111,7 @@ def test_broken_file_in_a_span_exits_2_naming_it(mnist_dir, mnist_eval, tmp_path
     damage(data / name)
     before = snapshot(str(served_output_dir))
     result = mnist_tfx("run", "--data-dir", str(data), "--output-dir", str(served_output_dir), *SLICE_ARGS)
-    assert result.returncode == 2, result.stderr[-3000:]
+    assert result.returncode == ExitCode.BAD_INPUT, result.stderr[-3000:]
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"mnist-tfx: {data / name}: "), lines
     assert re.search(message, lines[0]), lines[0]
@@ -124,14 +125,14 @@ def test_non_canonical_files_with_inconsistent_content_are_named(mnist_train_sli
         write_idx(tmp_path / f"{prefix}-images.idx3-ubyte.gz", images[:100], 0x803)
         write_idx(tmp_path / f"{prefix}-labels.idx1-ubyte.gz", np.where(np.arange(100) == 4, 10, labels[:100]), 0x801)
     result = mnist_tfx("run", "--data-dir", str(tmp_path), "--output-dir", str(served_output_dir), *SLICE_ARGS)
-    assert result.returncode == 2
+    assert result.returncode == ExitCode.BAD_INPUT
     assert result.stderr.strip() == (f"mnist-tfx: {tmp_path / 'train-labels.idx1-ubyte.gz'}: label 10 at index 4, "
                                      "labels must be 0-9")
 
 
 def test_output_dir_problems_exit_2_before_any_work(mnist_dir, tmp_path):
     result = mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", str(tmp_path / "missing" / "out"))
-    assert result.returncode == 2
+    assert result.returncode == ExitCode.BAD_INPUT
     assert result.stderr.strip() == f"mnist-tfx: {tmp_path / 'missing' / 'out'}: parent directory " \
                                     f"{tmp_path / 'missing'} does not exist"
     assert not (tmp_path / "missing").exists()
@@ -149,5 +150,5 @@ def test_read_only_output_dir_exits_2_before_any_work(mnist_dir, tmp_path, outpu
     unshare = require("unshare", "it comes with util-linux: `apt-get install util-linux`")
     result = subprocess.run([unshare, "--map-root-user", "--mount", "sh", "-c", command], capture_output=True,
                             text=True, timeout=300, env=os.environ)
-    assert result.returncode == 2, result.stderr[-3000:]
+    assert result.returncode == ExitCode.BAD_INPUT, result.stderr[-3000:]
     assert result.stderr.strip() == f"mnist-tfx: {output_dir}: cannot write to {mount_point} (Read-only file system)"

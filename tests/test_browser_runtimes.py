@@ -15,6 +15,7 @@ import pytest
 from components.tflite_pusher import serving_layout, tflite
 from components.tflite_pusher.metadata import read_metadata
 from pipeline.config import PipelineConfig
+from pipeline.exit_codes import ExitCode
 from tests.helpers import SLICE_ARGS, mnist_tfx, require
 
 BROWSER_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "browser")
@@ -38,7 +39,7 @@ def pushed(mnist_dir, tmp_path_factory):
     paths = PipelineConfig(output_dir=str(tmp_path_factory.mktemp("browser") / "out"))
     result = mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", paths.output_dir, *SLICE_ARGS,
                        "--model-author", "Digit Team", "--model-license", "Apache-2.0")
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == ExitCode.OK, result.stderr[-3000:]
     version = serving_layout.latest_version(paths.serving_dir)
     version_dir = serving_layout.version_dir(paths.serving_dir, version)
     with open(serving_layout.model_path(version_dir), "rb") as f:

@@ -15,6 +15,7 @@ from components.mnist_example_gen.examples import read_examples
 from components.tflite_pusher import publish, serving_layout, tflite
 from pipeline import outcome
 from pipeline.config import PipelineConfig
+from pipeline.exit_codes import ExitCode
 from components.baseline_evaluator.evaluation import evaluated_accuracy
 from tests.helpers import BIN_DIR, COMPONENTS, SLICE_ARGS, ServingWatcher, mnist_tfx, snapshot, write_idx
 
@@ -41,7 +42,7 @@ def first_run(mnist_dir, output_dir, run_tmp_dir):
 
 
 def test_first_run_executes_every_component_and_pushes(first_run, paths, run_tmp_dir):
-    assert first_run.returncode == 0, first_run.stderr[-3000:]
+    assert first_run.returncode == ExitCode.OK, first_run.stderr[-3000:]
     run = outcome.read_run(paths.metadata_path)
     assert sorted(c.name for c in run.components) == sorted(COMPONENTS)
     assert {c.name: c.state for c in run.components} == {name: "complete" for name in COMPONENTS}
@@ -91,7 +92,7 @@ def test_every_rerun_is_fully_cached_the_first_after_a_push_included(first_run, 
     serving_before = snapshot(paths.serving_dir)
     for _ in range(2):
         rerun = mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", output_dir, *SLICE_ARGS)
-        assert rerun.returncode == 0, rerun.stderr[-3000:]
+        assert rerun.returncode == ExitCode.OK, rerun.stderr[-3000:]
         run = outcome.read_run(paths.metadata_path)
         states = {c.name: c.state for c in run.components}
         assert states.pop("Resolver") == "complete"
@@ -105,7 +106,7 @@ def test_unreachable_threshold_exits_3_and_leaves_serving_untouched(first_run, m
     serving_before = snapshot(paths.serving_dir)
     args = [{"0.85": "0.9999"}.get(a, a) for a in SLICE_ARGS]
     result = mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", output_dir, "--runner", "local", *args)
-    assert result.returncode == 3, result.stderr[-3000:]
+    assert result.returncode == ExitCode.NOT_PUSHED, result.stderr[-3000:]
     assert "not pushed: the Evaluator did not bless the model: sparse_categorical_accuracy value" in result.stderr
     assert "is below the threshold 0.9999" in result.stderr
     run = outcome.read_run(paths.metadata_path)
@@ -119,7 +120,7 @@ def test_model_worse_than_the_last_blessed_one_is_not_pushed(first_run, mnist_di
     serving_before = snapshot(paths.serving_dir)
     args = [{"0.85": "0.3", "3": "1"}.get(a, a) for a in SLICE_ARGS]  # 1 epoch instead of 3, a low bar
     result = mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", output_dir, *args)
-    assert result.returncode == 3, result.stderr[-3000:]
+    assert result.returncode == ExitCode.NOT_PUSHED, result.stderr[-3000:]
     assert "sparse_categorical_accuracy change against the baseline" in result.stderr
     assert snapshot(paths.serving_dir) == serving_before
 
@@ -130,7 +131,7 @@ def test_quantized_push_keeps_the_raw_pixel_contract(first_run, mnist_dir, outpu
     """Only the Pusher runs again; --keep-versions 2 prunes the oldest versions, never latest."""
     result = mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", output_dir, *SLICE_ARGS,
                        "--quantize", quantize, "--keep-versions", "2")
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == ExitCode.OK, result.stderr[-3000:]
     latest = serving_layout.latest_pointer(paths.serving_dir)
     metadata = json.load(open(serving_layout.metadata_path(latest)))
     model = open(serving_layout.model_path(latest), "rb").read()
@@ -149,7 +150,7 @@ def test_bad_data_dir_exits_2_with_one_line_before_any_work(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     result = mnist_tfx("run", "--data-dir", str(empty), "--output-dir", str(tmp_path / "out"), *SLICE_ARGS)
-    assert result.returncode == 2
+    assert result.returncode == ExitCode.BAD_INPUT
     assert result.stderr.strip().splitlines() == [
         f"mnist-tfx: {empty}: no mnist data (expected train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
         "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz, or mnist.npz)"]
@@ -198,7 +199,7 @@ def test_a_run_killed_in_the_trainer_resumes_and_a_concurrent_run_is_refused(fir
     assert any(line.lstrip().startswith("epoch   1/30") for line in killed.stdout), "the Trainer never started"
 
     concurrent = mnist_tfx(*args)
-    assert concurrent.returncode == 4, concurrent.stderr[-3000:]
+    assert concurrent.returncode == ExitCode.BUSY, concurrent.stderr[-3000:]
     assert f"another run holds the lock (pid {killed.pid} since" in concurrent.stderr
     assert killed.poll() is None, "the first run ended before the second one was refused"
     killed.kill()
@@ -208,7 +209,7 @@ def test_a_run_killed_in_the_trainer_resumes_and_a_concurrent_run_is_refused(fir
 
     resumed = mnist_tfx(*args)
     watcher.stop()
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert resumed.returncode == ExitCode.OK, resumed.stderr[-3000:]
     states = {c.name: c.state for c in outcome.read_run(metadata_path).components}
     assert states == {name: "complete" if name in ("Trainer", "Resolver", "Evaluator", "TFLitePusher") else "cached"
                       for name in COMPONENTS}
@@ -226,7 +227,7 @@ def test_data_that_parses_but_breaks_the_schema_is_stopped_before_training(mnist
              x_test=mnist_eval[0][:200], y_test=mnist_eval[1][:200])
     output_dir = tmp_path / "out"
     result = mnist_tfx("run", "--data-dir", str(tmp_path), "--output-dir", str(output_dir), "--epochs", "1")
-    assert result.returncode == 2, result.stderr[-3000:]
+    assert result.returncode == ExitCode.BAD_INPUT, result.stderr[-3000:]
     assert result.stderr.strip().splitlines()[-1].startswith(
         "mnist-tfx: ExampleValidator found anomalies: split 'train' feature 'label': Low number of unique values")
     paths = PipelineConfig(output_dir=str(output_dir))
@@ -253,7 +254,7 @@ def test_the_same_examples_in_another_order_give_a_byte_identical_model(mnist_tr
         paths = PipelineConfig(output_dir=str(tmp_path / name))
         result = mnist_tfx("run", "--data-dir", str(data_dir), "--output-dir", paths.output_dir, "--arch", "mlp",
                            "--epochs", "2", "--accuracy-threshold", "0.5")
-        assert result.returncode == 0, result.stderr[-3000:]
+        assert result.returncode == ExitCode.OK, result.stderr[-3000:]
         model = open(serving_layout.model_path(serving_layout.latest_pointer(paths.serving_dir)), "rb").read()
         version = serving_layout.latest_version(paths.serving_dir).encode()
         assert model.count(version) == 1

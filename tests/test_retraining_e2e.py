@@ -7,6 +7,7 @@ from components.mnist_example_gen import spans
 from components.tflite_pusher import serving_layout, tflite
 from pipeline import outcome
 from pipeline.config import PipelineConfig
+from pipeline.exit_codes import ExitCode
 from components.baseline_evaluator.evaluation import read_evaluation
 from tests.helpers import RETRAINING_ARGS, linked_data_dir, mnist_tfx, snapshot, write_sklearn_digits
 
@@ -18,7 +19,7 @@ def scenario(mnist_dir, tmp_path_factory):
 
     def run():
         result = mnist_tfx("run", "--data-dir", str(data), "--output-dir", paths.output_dir, *RETRAINING_ARGS)
-        assert result.returncode == 0, result.stderr[-3000:]
+        assert result.returncode == ExitCode.OK, result.stderr[-3000:]
         return outcome.read_run(paths.metadata_path)
 
     first = run()

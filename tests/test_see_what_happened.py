@@ -12,6 +12,7 @@ from PIL import Image
 
 from pipeline import outcome
 from pipeline.config import PipelineConfig
+from pipeline.exit_codes import ExitCode
 from components.baseline_evaluator.evaluation import evaluated_accuracy, read_evaluation
 from components.tflite_pusher.spec import TFLITE_ACCURACY_KEY
 from tests.helpers import COMPONENTS, mnist_tfx, require
@@ -35,7 +36,7 @@ def runs(mnist_dir, output_dir):
     """A cold run, then the same command again (all cached)."""
     results = [mnist_tfx("run", "--data-dir", mnist_dir, "--output-dir", str(output_dir), *RUN_ARGS) for _ in range(2)]
     for result in results:
-        assert result.returncode == 0, result.stderr[-3000:]
+        assert result.returncode == ExitCode.OK, result.stderr[-3000:]
     return results
 
 
@@ -66,7 +67,7 @@ def test_console_shows_components_as_they_run_epochs_and_a_summary(runs, metadat
 
 def test_runs_lists_both_runs(runs, output_dir, metadata_path):
     result = mnist_tfx("runs", "--output-dir", str(output_dir))
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == ExitCode.OK, result.stderr
     lines = result.stdout.strip().splitlines()
     run_ids = outcome.run_ids(metadata_path)
     assert len(lines) == 3 and [line.split()[0] for line in lines[1:]] == run_ids
@@ -83,7 +84,7 @@ def test_runs_lists_both_runs(runs, output_dir, metadata_path):
 def report_file(runs, output_dir, metadata_path):
     first_run = outcome.run_ids(metadata_path)[0]
     result = mnist_tfx("report", "--output-dir", str(output_dir), "--run", first_run)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == ExitCode.OK, result.stderr[-3000:]
     return output_dir / "report.html"
 
 
@@ -128,7 +129,7 @@ def test_predict_reads_dark_on_light_pngs_of_any_size(runs, output_dir, mnist_ev
         paths.append(str(tmp_path / f"digit-{i:03d}.png"))
         Image.fromarray(255 - image).resize((100, 100), Image.BILINEAR).save(paths[-1])
     result = mnist_tfx("predict", "--output-dir", str(output_dir), "--json", "--top-k", "3", *paths)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == ExitCode.OK, result.stderr[-3000:]
     predictions = json.loads(result.stdout)
     assert [p["image"] for p in predictions] == paths
     assert all(len(p["predictions"]) == 3 for p in predictions)
@@ -142,5 +143,5 @@ def test_predict_names_a_file_that_is_not_an_image(runs, output_dir, tmp_path):
     bad = tmp_path / "notes.png"
     bad.write_text("not a picture")
     result = mnist_tfx("predict", "--output-dir", str(output_dir), str(bad))
-    assert result.returncode == 2
+    assert result.returncode == ExitCode.BAD_INPUT
     assert result.stderr.strip().startswith(f"mnist-tfx: {bad}: not an image PIL can read")

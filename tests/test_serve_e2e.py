@@ -28,6 +28,7 @@ from components.mnist_example_gen.examples import read_examples
 from components.tflite_pusher import publish, serving_layout, tflite
 from pipeline import outcome, serve
 from pipeline.config import PipelineConfig
+from pipeline.exit_codes import ExitCode
 from tests.helpers import BIN_DIR, linked_data_dir, mnist_tfx, require, snapshot
 
 WEB_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "web")
@@ -88,7 +89,7 @@ def site(mnist_dir, tmp_path_factory):
     data = linked_data_dir(mnist_dir, tmp_path_factory.mktemp("data"))
     paths = PipelineConfig(output_dir=str(tmp_path_factory.mktemp("serve") / "out"))
     result = mnist_tfx("run", "--data-dir", str(data), "--output-dir", paths.output_dir, *RUN_ARGS)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == ExitCode.OK, result.stderr[-3000:]
     process, url = start_server([os.path.join(BIN_DIR, "mnist-tfx"), "serve", "--output-dir", paths.output_dir,
                                  "--data-dir", str(data), "--port", "0"])
     yield {"data": data, "paths": paths, "url": url, "pid": process.pid}
@@ -295,7 +296,7 @@ def test_50_submissions_at_once_store_50_distinct_complete_files(submitted_at_on
 
 def test_the_next_run_trains_on_the_corrections_and_tests_on_their_eval_share(submitted_at_once, site):
     result = mnist_tfx("run", "--data-dir", str(site["data"]), "--output-dir", site["paths"].output_dir, *RUN_ARGS)
-    assert result.returncode in (0, 3), result.stderr[-3000:]  # retrained; pushed or not, the data was read
+    assert result.returncode in (ExitCode.OK, ExitCode.NOT_PUSHED), result.stderr[-3000:]  # retrained; pushed or not, the data was read
     examples = outcome.read_run(site["paths"].metadata_path).output("MnistExampleGen", "examples")["uri"]
     (span,) = spans.find(str(site["data"]))
     expected = {"train": [], "eval": []}

@@ -12,6 +12,7 @@ from components.mnist_example_gen.examples import read_examples
 from components.tflite_pusher import serving_layout
 from pipeline import outcome
 from pipeline.config import PipelineConfig
+from pipeline.exit_codes import ExitCode
 from components.baseline_evaluator.evaluation import read_evaluation
 from tests.helpers import SLICE_ARGS, linked_data_dir, mnist_tfx, write_idx, write_png_span
 
@@ -31,7 +32,7 @@ def paths(tmp_path_factory):
 
 def run(data_dir, paths, *extra):
     result = mnist_tfx("run", "--data-dir", str(data_dir), "--output-dir", paths.output_dir, *SLICE_ARGS, *extra)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == ExitCode.OK, result.stderr[-3000:]
     return result, outcome.read_run(paths.metadata_path)
 
 

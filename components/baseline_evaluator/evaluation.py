@@ -1,5 +1,6 @@
 """The gate: the EvalConfig the Evaluator runs, and the one place that reads TFMA's results back
-(overall and per-digit accuracy, the confusion matrix, why a model was not blessed)."""
+(overall and per-digit accuracy, the confusion matrix, why a model was not blessed). The config's
+messages come from config_pb2: TFMA 0.52's top level has them only once TFX has put them there."""
 import dataclasses
 
 import numpy as np
@@ -12,7 +13,7 @@ ACCURACY_METRIC = "sparse_categorical_accuracy"  # the name TFMA gives SparseCat
 CANDIDATE, BASELINE = "candidate", "baseline"
 
 
-def eval_config(accuracy_threshold: float, max_regression_points: float, base_source: str) -> tfma.EvalConfig:
+def eval_config(accuracy_threshold: float, max_regression_points: float, base_source: str) -> config_pb2.EvalConfig:
     """Accuracy overall, per digit and per source, the confusion matrix. Blessed when the accuracy on
     the base dataset's test set (source base_source) is at or above the threshold and, when there is
     a last blessed model, the accuracy overall and on every source is at most max_regression_points
@@ -21,25 +22,25 @@ def eval_config(accuracy_threshold: float, max_regression_points: float, base_so
     # loading each model as Keras once more just to find out its type.
     model_spec = dict(signature_name=SERVING_EXAMPLES_SIGNATURE, label_key=LABEL_KEY, prediction_key=OUTPUT_KEY,
                       model_type=tfma.TF_GENERIC)
-    no_worse = tfma.MetricThreshold(change_threshold=tfma.GenericChangeThreshold(
-        direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -max_regression_points / 100}))
-    return tfma.EvalConfig(
-        model_specs=[tfma.ModelSpec(name=CANDIDATE, **model_spec),
-                     tfma.ModelSpec(name=BASELINE, is_baseline=True, **model_spec)],
-        slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=[LABEL_KEY]),
-                       tfma.SlicingSpec(feature_keys=[SOURCE_KEY])],
+    no_worse = config_pb2.MetricThreshold(change_threshold=config_pb2.GenericChangeThreshold(
+        direction=config_pb2.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -max_regression_points / 100}))
+    return config_pb2.EvalConfig(
+        model_specs=[config_pb2.ModelSpec(name=CANDIDATE, **model_spec),
+                     config_pb2.ModelSpec(name=BASELINE, is_baseline=True, **model_spec)],
+        slicing_specs=[config_pb2.SlicingSpec(), config_pb2.SlicingSpec(feature_keys=[LABEL_KEY]),
+                       config_pb2.SlicingSpec(feature_keys=[SOURCE_KEY])],
         metrics_specs=[
-            tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name="SparseCategoricalAccuracy", per_slice_thresholds=[
+            config_pb2.MetricsSpec(metrics=[config_pb2.MetricConfig(
+                class_name="SparseCategoricalAccuracy", per_slice_thresholds=[config_pb2.PerSliceMetricThreshold(
+                    slicing_specs=[config_pb2.SlicingSpec(feature_values={SOURCE_KEY: base_source})],
+                    threshold=config_pb2.MetricThreshold(
+                        value_threshold=config_pb2.GenericValueThreshold(lower_bound={"value": accuracy_threshold}))),
                 config_pb2.PerSliceMetricThreshold(
-                    slicing_specs=[tfma.SlicingSpec(feature_values={SOURCE_KEY: base_source})],
-                    threshold=tfma.MetricThreshold(
-                        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": accuracy_threshold}))),
-                config_pb2.PerSliceMetricThreshold(
-                    slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=[SOURCE_KEY])],
+                    slicing_specs=[config_pb2.SlicingSpec(), config_pb2.SlicingSpec(feature_keys=[SOURCE_KEY])],
                     threshold=no_worse)])]),
             # Only the candidate's, which the report shows: TFMA's per-example cost grows with each model.
-            tfma.MetricsSpec(model_names=[CANDIDATE],
-                             metrics=[tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot")]),
+            config_pb2.MetricsSpec(model_names=[CANDIDATE],
+                                   metrics=[config_pb2.MetricConfig(class_name="MultiClassConfusionMatrixPlot")]),
         ])
 
 

@@ -6,7 +6,7 @@ import urllib.error
 import urllib.request
 
 from components.common import DataError, is_uri
-from components.files import sha256_of, write_bytes
+from components.files import isdir, sha256_of, write_bytes
 from components.mnist_example_gen.datasets import Dataset
 
 
@@ -34,18 +34,19 @@ def download(dataset: Dataset, dest_dir: str, base_url: str | None = None, timeo
         write_bytes(final, data)
 
 
-def resolve_data_dir(dataset: Dataset, data_dir: str | None = None) -> str:
-    """--data-dir / MNIST_DIR, else the local cache, else a checked download into the cache."""
+def resolve_data_dir(dataset: Dataset, data_dir: str | None = None, download_missing: bool = True) -> str | None:
+    """--data-dir / MNIST_DIR, which must exist, else the local cache, else a checked download into the
+    cache; without download_missing, None instead of the download."""
     data_dir = data_dir or os.environ.get("MNIST_DIR")
-    if data_dir and is_uri(data_dir):
-        return data_dir
     if data_dir:
-        if not os.path.isdir(data_dir):
+        if not isdir(data_dir):
             raise DataError(f"{data_dir}: data directory does not exist")
-        return os.path.abspath(data_dir)
+        return data_dir if is_uri(data_dir) else os.path.abspath(data_dir)
     cache = default_cache_dir(dataset)
     if has_data(cache, dataset):
         return cache
+    if not download_missing:
+        return None
     try:
         download(dataset, cache)
     except (OSError, urllib.error.URLError) as e:

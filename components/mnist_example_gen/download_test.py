@@ -52,3 +52,13 @@ def test_without_data_or_network_the_error_says_how_to_supply_files(tmp_path, mo
     unreachable = dataclasses.replace(datasets.MNIST, download_url="http://127.0.0.1:9/")
     with pytest.raises(DataError, match="download from http://127.0.0.1:9/ failed .*pass --data-dir DIR"):
         download.resolve_data_dir(unreachable)
+
+
+def test_without_download_missing_no_data_dir_is_none_and_a_named_one_must_exist(tmp_path, monkeypatch):
+    """What `serve` asks: the data dir `run` would use, if there is one."""
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    unreachable = dataclasses.replace(datasets.MNIST, download_url="http://127.0.0.1:9/")
+    assert download.resolve_data_dir(unreachable, download_missing=False) is None
+    with pytest.raises(DataError, match=f"^file://{tmp_path}/nowhere: data directory does not exist$"):
+        download.resolve_data_dir(unreachable, f"file://{tmp_path}/nowhere", download_missing=False)

@@ -7,18 +7,20 @@ from tfx.types import standard_artifacts
 
 from components.tflite_pusher import executor
 from components.tflite_pusher.spec import TFLitePusherSpec
+from components.tflite_pusher.settings import MAX_ACCURACY_GAP
 
 
 class TFLitePusher(base_component.BaseComponent):
-    """`custom_config` (a dict) is copied into each version's model.json; its `labels` into labels.txt."""
+    """`custom_config` (a dict) is copied into each version's model.json; its `labels` into labels.txt.
+    The accuracy limits are in percentage points."""
 
     SPEC_CLASS = TFLitePusherSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
 
     def __init__(self, model: types.BaseChannel, model_blessing: types.BaseChannel,
-                 evaluation: types.BaseChannel, examples: types.BaseChannel, serving_dir: str,
-                 quantize: str = "none", max_accuracy_gap: float = 0.001, max_quantization_drop: float = 0.003,
-                 keep_versions: int = 0, custom_config: dict | None = None):
+                 evaluation: types.BaseChannel, examples: types.BaseChannel, serving_dir: str, quantize: str,
+                 max_quantization_drop: float, keep_versions: int, max_accuracy_gap: float = MAX_ACCURACY_GAP,
+                 custom_config: dict | None = None):
         super().__init__(spec=TFLitePusherSpec(
             model=model, model_blessing=model_blessing, evaluation=evaluation, examples=examples,
             serving_dir=serving_dir, quantize=quantize, max_accuracy_gap=max_accuracy_gap,

@@ -17,8 +17,8 @@ REPRESENTATIVE_EXAMPLES = 300  # training images that calibrate int8 ranges
 class PushSettings:
     serving_dir: str
     quantize: str
-    max_accuracy_gap: float  # fraction, float models
-    max_quantization_drop: float  # fraction, quantized models
+    max_accuracy_gap: float  # percentage points, float models
+    max_quantization_drop: float  # percentage points, quantized models
     keep_versions: int
     config: dict  # copied into model.json; its `labels` into labels.txt, `author` and `license` into the .tflite
 

@@ -8,7 +8,9 @@ import tensorflow as tf
 from components.mnist_example_gen.examples import to_serialized_examples
 from components.tflite_pusher import runner, serving_layout, tflite
 from components.tflite_pusher.metadata import read_metadata
+from components.tflite_pusher.settings import MAX_ACCURACY_GAP
 from models.features import SERVING_IMAGES_SIGNATURE
+from pipeline.config import PipelineConfig
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +32,9 @@ def evaluated_accuracy(exported_mlp, mnist_eval):
 
 
 def settings(serving_dir, quantize="none", **overrides):
-    return runner.PushSettings(**{"serving_dir": serving_dir, "quantize": quantize, "max_accuracy_gap": 0.001,
-                                  "max_quantization_drop": 0.003, "keep_versions": 0,
+    return runner.PushSettings(**{"serving_dir": serving_dir, "quantize": quantize,
+                                  "max_accuracy_gap": MAX_ACCURACY_GAP,
+                                  "max_quantization_drop": PipelineConfig().max_quantization_drop, "keep_versions": 0,
                                   "config": {"architecture": "mlp", "labels": [str(d) for d in range(10)],
                                              "author": "Digit Team", "license": "MIT"},
                                   **overrides})
@@ -88,7 +91,7 @@ def test_push_refuses_a_model_that_does_not_score_like_the_evaluated_one(exporte
 def test_int8_push_calibrates_on_the_training_split(exported_mlp, examples_dirs, evaluated_accuracy, tmp_path):
     serving = str(tmp_path / "serving")
     result = runner.push(exported_mlp, "model-uri-1", *examples_dirs, evaluated_accuracy,
-                         settings(serving, "int8", max_quantization_drop=0.01), str(tmp_path))
+                         settings(serving, "int8", max_quantization_drop=1), str(tmp_path))
     assert result.problem is None
     metadata = serving_layout.latest_metadata(serving)
     assert metadata["quantize"] == "int8" and metadata["metrics"]["class_agreement_with_saved_model"] is None

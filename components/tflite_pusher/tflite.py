@@ -13,7 +13,6 @@ from tensorflow.lite.tools import flatbuffer_utils
 from components.common import silenced_native_stderr
 from models.features import IMAGES_INPUT_KEY, TFLITE_INPUT_KEY, TFLITE_INPUT_SHAPE
 
-QUANTIZATIONS = ("none", "dynamic", "float16", "int8")
 MIN_FLOAT_AGREEMENT = 0.9995
 
 
@@ -69,10 +68,10 @@ class Verification:
 
 
 def verify(tflite_model: bytes, quantize: str, images: np.ndarray, labels: np.ndarray, reference_accuracy: float,
-           reference_classes: np.ndarray | None = None, max_accuracy_gap: float = 0.001,
-           max_quantization_drop: float = 0.003) -> Verification:
-    """A float model must score like the evaluated one and agree with the SavedModel's class on
-    >= 99.95 % of images; a quantized one may lose at most max_quantization_drop of accuracy."""
+           reference_classes: np.ndarray | None, max_accuracy_gap: float, max_quantization_drop: float) -> Verification:
+    """A float model must agree with the SavedModel's class (reference_classes) on >= 99.95 % of images
+    and score within max_accuracy_gap of the evaluated one; a quantized one may lose at most
+    max_quantization_drop. Both limits in percentage points."""
     classes = np.argmax(predict(tflite_model, images), axis=1)
     accuracy = float(np.mean(classes == labels))
     problem, agreement = None, None
@@ -82,11 +81,11 @@ def verify(tflite_model: bytes, quantize: str, images: np.ndarray, labels: np.nd
             problem = (f"TFLite model predicts the same class as the SavedModel for only {agreement:.2%} of "
                        f"{len(labels)} eval images (needs {MIN_FLOAT_AGREEMENT:.2%}); accuracy {accuracy:.2%} "
                        f"vs {reference_accuracy:.2%} evaluated")
-        elif abs(accuracy - reference_accuracy) > max_accuracy_gap:
+        elif abs(accuracy - reference_accuracy) > max_accuracy_gap / 100:
             problem = (f"TFLite accuracy {accuracy:.2%} differs from the evaluated {reference_accuracy:.2%} "
-                       f"by more than {max_accuracy_gap:.2%}")
-    elif reference_accuracy - accuracy > max_quantization_drop:
-        problem = (f"{quantize} TFLite accuracy {accuracy:.2%} is more than {max_quantization_drop:.2%} below "
+                       f"by more than {max_accuracy_gap / 100:.2%}")
+    elif reference_accuracy - accuracy > max_quantization_drop / 100:
+        problem = (f"{quantize} TFLite accuracy {accuracy:.2%} is more than {max_quantization_drop / 100:.2%} below "
                    f"the evaluated float accuracy {reference_accuracy:.2%}")
     return Verification(accuracy, reference_accuracy, agreement, problem)
 

@@ -3,9 +3,13 @@ import pytest
 import tensorflow as tf
 
 from components.tflite_pusher import tflite
+from components.tflite_pusher.settings import MAX_ACCURACY_GAP, QUANTIZATIONS
 from components.mnist_example_gen.examples import to_serialized_examples
 from models import architectures, trainer
 from models.features import IMAGES_INPUT_KEY, OUTPUT_KEY, SERVING_EXAMPLES_SIGNATURE, SERVING_IMAGES_SIGNATURE
+from pipeline.config import PipelineConfig
+
+LIMITS = {"max_accuracy_gap": MAX_ACCURACY_GAP, "max_quantization_drop": PipelineConfig().max_quantization_drop}
 
 
 def test_tflite_model_takes_raw_uint8_and_matches_the_saved_model(exported_mlp, mnist_eval):
@@ -59,13 +63,13 @@ def reference(exported_mlp, eval_slice):
     return classes, float(np.mean(classes == eval_slice[1]))
 
 
-@pytest.mark.parametrize("quantize", tflite.QUANTIZATIONS)
+@pytest.mark.parametrize("quantize", QUANTIZATIONS)
 def test_every_quantization_passes_its_parity_bound(exported_mlp, eval_slice, mnist_train_slice, reference,
                                                     quantize):
     model = tflite.convert(exported_mlp, SERVING_IMAGES_SIGNATURE, quantize,
                            representative_images=mnist_train_slice[0][:300])
     check = tflite.verify(model, quantize, *eval_slice, reference_accuracy=reference[1],
-                          reference_classes=reference[0])
+                          reference_classes=reference[0], **LIMITS)
     assert check.problem is None, check
     if quantize == "none":
         assert check.agreement >= tflite.MIN_FLOAT_AGREEMENT
@@ -80,7 +84,7 @@ def test_a_conversion_that_lost_the_trained_weights_is_refused(exported_mlp, tra
     trainer.export(untrained, transform_output, str(tmp_path / "untrained"))
     broken = tflite.convert(str(tmp_path / "untrained"), SERVING_IMAGES_SIGNATURE)
     check = tflite.verify(broken, "none", *eval_slice, reference_accuracy=reference[1],
-                          reference_classes=reference[0])
+                          reference_classes=reference[0], **LIMITS)
     assert check.problem and "predicts the same class as the SavedModel for only" in check.problem
     assert f"vs {reference[1]:.2%} evaluated" in check.problem
 
@@ -89,5 +93,5 @@ def test_a_quantized_model_that_drops_too_much_is_refused(exported_mlp, eval_sli
     model = tflite.convert(exported_mlp, SERVING_IMAGES_SIGNATURE, "int8",
                            representative_images=mnist_train_slice[0][:300])
     check = tflite.verify(model, "int8", *eval_slice, reference_accuracy=reference[1] + 0.01,
-                          max_quantization_drop=0.003)
+                          reference_classes=None, **LIMITS)
     assert check.problem and "int8 TFLite accuracy" in check.problem and "below the evaluated float accuracy" in check.problem
