@@ -9,7 +9,7 @@ DISTRIBUTIONS = ("auto", "default", "mirrored", "multi_worker")
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
-    """Defaults chosen so that a default run on full MNIST beats the seed's plain Keras results (docs/design.md)."""
+    """Defaults chosen so that a default run on full MNIST beats the original write-up's plain Keras results (docs/design.md)."""
     summary: str
     epochs: int
     batch_size: int
@@ -19,9 +19,9 @@ class Recipe:
 
 
 RECIPES = {
-    "mlp": Recipe("The seed's MLP: Flatten, Dense 128 relu, Dense 10 softmax (101,770 parameters).",
+    "mlp": Recipe("The original write-up's MLP: Flatten, Dense 128 relu, Dense 10 softmax (101,770 parameters).",
                   epochs=30, batch_size=128, learning_rate=1e-3, augment=True, lr_schedule="cosine"),
-    "cnn": Recipe("The seed's CNN: 3 conv, 2 pool, Dense 64, Dense 10 (93,322 parameters).",
+    "cnn": Recipe("The original write-up's CNN: 3 conv, 2 pool, Dense 64, Dense 10 (93,322 parameters).",
                   epochs=15, batch_size=64, learning_rate=1e-3, augment=True, lr_schedule="cosine"),
     "cnn_bn": Recipe("3 conv, 2 pool, Dense 128, Dense 10, batch norm after each hidden layer (243,114 parameters).",
                      epochs=6, batch_size=128, learning_rate=4e-3, augment=True, lr_schedule="one_cycle"),

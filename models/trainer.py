@@ -56,8 +56,8 @@ def load_transformed(file_pattern, tf_transform_output: tft.TFTransformOutput) -
 
 
 def in_canonical_order(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The examples sorted by a hash of their content: ExampleGen writes them in a different order each
-    run (Beam reshuffles), and the same data must give the same model."""
+    """The examples sorted by a hash of their content, so that the same data gives the same model in
+    whatever order ExampleGen wrote it (files listed in another order, spans added)."""
     keys = [hashlib.blake2b(image.tobytes() + label.tobytes(), digest_size=8).digest()
             for image, label in zip(images, labels)]
     order = sorted(range(len(keys)), key=keys.__getitem__)

@@ -100,7 +100,7 @@ def saved_model_classes(saved_model_dir: str, signature_key: str, images: np.nda
 def predict(tflite_model: bytes, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Probabilities [N,10] for grey uint8 images [N,28,28], computed by LiteRT in batches (the
     declared batch of 1 is resized, as LiteRT allows)."""
-    # LiteRT's default is one thread; every CPU this process may use makes the parity pass ~2x faster on 2 cores.
+    # LiteRT defaults to one thread; the parity pass scales with the CPUs (docs/performance.md).
     interpreter = Interpreter(model_content=tflite_model, num_threads=len(os.sched_getaffinity(0)))
     input_index = interpreter.get_input_details()[0]["index"]
     output_index = interpreter.get_output_details()[0]["index"]
