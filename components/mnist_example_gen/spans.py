@@ -29,6 +29,18 @@ EVAL_SHARE = 0.2
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 _IDX_IMAGES = re.compile(r"^(?P<name>.+)-images[-.]idx3-ubyte(?P<gz>\.gz)?$")
 _IDX_LABELS = re.compile(r"^.+-labels[-.]idx1-ubyte(\.gz)?$")
+_SOURCE_PREFIX = "span-"
+
+
+def source_of(number: int) -> str:
+    """The source name a span's examples carry (`span-3`), in ML Metadata, model.json and the Evaluator's slices."""
+    return f"{_SOURCE_PREFIX}{number}"
+
+
+def number_of(source: str) -> int | None:
+    """The span number a source name carries, None for the base dataset's."""
+    suffix = source.removeprefix(_SOURCE_PREFIX)
+    return int(suffix) if suffix != source and suffix.isdigit() else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,7 +50,7 @@ class Span:
 
     @property
     def source(self) -> str:
-        return f"span-{self.number}"
+        return source_of(self.number)
 
 
 def find(data_dir: str, max_spans: int = 0) -> list[Span]:

@@ -30,6 +30,11 @@ def test_spans_are_found_in_number_order_and_max_spans_keeps_the_newest(tmp_path
         spans.find(str(tmp_path))
 
 
+def test_a_source_name_and_a_span_number_map_both_ways():
+    assert [spans.source_of(n) for n in (0, 12)] == ["span-0", "span-12"]
+    assert [spans.number_of(s) for s in ("span-0", "span-12", "mnist", "fashion_mnist", "span-x")] == [0, 12, None, None, None]
+
+
 def test_label_folders_are_prepared_like_predict_and_split_by_name(tmp_path, digits):
     images, labels = digits
     write_png_span(tmp_path / "0", images[:100], labels[:100])
