@@ -8,36 +8,10 @@ from tfx import types
 from tfx.components.example_gen import driver, utils
 from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.proto import example_gen_pb2
-from tfx.types import standard_artifacts, standard_component_specs
-from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
+from tfx.types import standard_artifacts
 
 from components.mnist_example_gen import datasets, executor, fingerprint, spans
-
-DATASET_KEY = "dataset"
-MAX_TRAIN_EXAMPLES_KEY = "max_train_examples"  # read by the executor as max_{split}_examples
-MAX_EVAL_EXAMPLES_KEY = "max_eval_examples"
-MAX_SPANS_KEY = "max_spans"
-CODE_VERSION_KEY = "code_version"
-DATA_FINGERPRINT_KEY = "data_fingerprint"
-
-
-class MnistExampleGenSpec(ComponentSpec):
-    PARAMETERS = {
-        standard_component_specs.INPUT_BASE_KEY: ExecutionParameter(type=str),
-        standard_component_specs.INPUT_CONFIG_KEY: ExecutionParameter(type=example_gen_pb2.Input),
-        standard_component_specs.OUTPUT_CONFIG_KEY: ExecutionParameter(type=example_gen_pb2.Output),
-        standard_component_specs.OUTPUT_DATA_FORMAT_KEY: ExecutionParameter(type=int),
-        standard_component_specs.OUTPUT_FILE_FORMAT_KEY: ExecutionParameter(type=int),
-        DATASET_KEY: ExecutionParameter(type=str),
-        MAX_TRAIN_EXAMPLES_KEY: ExecutionParameter(type=int),
-        MAX_EVAL_EXAMPLES_KEY: ExecutionParameter(type=int),
-        MAX_SPANS_KEY: ExecutionParameter(type=int),
-        CODE_VERSION_KEY: ExecutionParameter(type=str, optional=True),  # only part of the cache key
-        # Only part of the cache key, on Kubeflow, where no driver fingerprints the files (DataFingerprint).
-        DATA_FINGERPRINT_KEY: ExecutionParameter(type=str, optional=True),
-    }
-    INPUTS = {}
-    OUTPUTS = {standard_component_specs.EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples)}
+from components.mnist_example_gen.spec import INPUT_BASE_KEY, MAX_SPANS_KEY, MnistExampleGenSpec
 
 
 class SpansDriver(driver.FileBasedDriver):
@@ -45,7 +19,7 @@ class SpansDriver(driver.FileBasedDriver):
 
     def resolve_exec_properties(self, exec_properties, pipeline_info, component_info):
         exec_properties = super().resolve_exec_properties(exec_properties, pipeline_info, component_info)
-        found = spans.find(exec_properties[standard_component_specs.INPUT_BASE_KEY], exec_properties[MAX_SPANS_KEY])
+        found = spans.find(exec_properties[INPUT_BASE_KEY], exec_properties[MAX_SPANS_KEY])
         exec_properties[utils.FINGERPRINT_PROPERTY_NAME] += spans.fingerprint_lines(found)
         return exec_properties
 

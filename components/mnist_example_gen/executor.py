@@ -11,16 +11,17 @@ from tfx.components.example_gen import write_split
 from tfx.components.util import examples_utils
 from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
 from tfx.proto import example_gen_pb2
-from tfx.types import artifact_utils, standard_component_specs
+from tfx.types import artifact_utils
 from tfx.utils import proto_utils
 
 from components.mnist_example_gen import datasets, mnist_data, spans
 from components.mnist_example_gen.examples import to_serialized_examples
+from components.mnist_example_gen.spec import (DATASET_KEY, EXAMPLES_KEY, INPUT_BASE_KEY, INPUT_CONFIG_KEY,
+                                               MAX_EXAMPLES_KEYS, MAX_SPANS_KEY, SPANS_PROPERTY)
 
 _CHUNK = 5000
 # zlib's fastest level: TFX's default (6) took most of ExampleGen's time, for files only a seventh smaller.
 _GZIP_LEVEL = 1
-SPANS_PROPERTY = "spans"  # on the Examples artifact: the spans read, as JSON
 
 
 @functools.lru_cache(maxsize=2)
@@ -34,12 +35,12 @@ def _load_span_split(span: spans.Span, split_name: str):
 
 def _split_sources(exec_properties: Dict[str, Any], split_name: str) -> list:
     """(source name, loader, count) for the base dataset (limited by max_<split>_examples) and each span."""
-    data_dir, dataset = exec_properties[standard_component_specs.INPUT_BASE_KEY], exec_properties["dataset"]
+    data_dir, dataset = exec_properties[INPUT_BASE_KEY], exec_properties[DATASET_KEY]
     base = functools.partial(_load_base, data_dir, split_name, dataset)
     count = len(base()[1])  # read and checked here, in the executor's process, so bad data fails with its own message
-    limit = exec_properties[f"max_{split_name}_examples"]
+    limit = exec_properties[MAX_EXAMPLES_KEYS[split_name]]
     sources = [(dataset, base, min(count, limit) if limit else count)]
-    for span in spans.find(data_dir, exec_properties["max_spans"]):
+    for span in spans.find(data_dir, exec_properties[MAX_SPANS_KEY]):
         load = functools.partial(_load_span_split, span, split_name)
         sources.append((span.source, load, len(load()[1])))
     return sources
@@ -75,9 +76,9 @@ class Executor(BaseBeamExecutor):
     def Do(self, input_dict, output_dict, exec_properties):
         self._log_startup(input_dict, output_dict, exec_properties)
         input_config = example_gen_pb2.Input()
-        proto_utils.json_to_proto(exec_properties[standard_component_specs.INPUT_CONFIG_KEY], input_config)
+        proto_utils.json_to_proto(exec_properties[INPUT_CONFIG_KEY], input_config)
         split_names = [split.name for split in input_config.splits]
-        examples = artifact_utils.get_single_instance(output_dict[standard_component_specs.EXAMPLES_KEY])
+        examples = artifact_utils.get_single_instance(output_dict[EXAMPLES_KEY])
         examples.split_names = artifact_utils.encode_split_names(split_names)
         with self._make_beam_pipeline() as pipeline:
             for name in split_names:
@@ -87,6 +88,5 @@ class Executor(BaseBeamExecutor):
         examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
         examples_utils.set_file_format(examples, write_split.to_file_format_str(example_gen_pb2.FORMAT_TFRECORDS_GZIP))
         record = [spans.describe(span, spans.load(span))
-                  for span in spans.find(exec_properties[standard_component_specs.INPUT_BASE_KEY],
-                                         exec_properties["max_spans"])]
+                  for span in spans.find(exec_properties[INPUT_BASE_KEY], exec_properties[MAX_SPANS_KEY])]
         examples.set_string_custom_property(SPANS_PROPERTY, json.dumps(record))

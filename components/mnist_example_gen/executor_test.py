@@ -10,7 +10,8 @@ from tfx.utils import proto_utils
 from components.mnist_example_gen import mnist_data
 from components.mnist_example_gen.component import MnistExampleGen
 from components.mnist_example_gen.examples import read_examples, to_serialized_examples
-from components.mnist_example_gen.executor import SPANS_PROPERTY, Executor
+from components.mnist_example_gen.executor import Executor
+from components.mnist_example_gen.spec import SPANS_PROPERTY
 from pipeline.config import SETUP_FILE, PipelineConfig
 from models.features import IMAGE_KEY, IMAGE_PIXELS, LABEL_KEY, SOURCE_KEY
 
