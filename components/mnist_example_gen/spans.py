@@ -106,22 +106,28 @@ def add_image(span_dir: str, label: int, name: str, pixels: np.ndarray) -> str:
     return path
 
 
-def fingerprint(span: Span) -> str:
-    """sha256 over the span's file names and contents."""
-    digest = hashlib.sha256()
-    for name in file_names(span):
-        digest.update(name.encode() + b"\0" + hashlib.sha256(files.read_bytes(os.path.join(span.path, name))).digest())
-    return digest.hexdigest()
+def fingerprints(found: list[Span]) -> list[str]:
+    """Each span's sha256 over its file names and contents; a file is read only when it is new or
+    changed (files.sha256s remembers the others' hashes)."""
+    listed = [file_names(span) for span in found]
+    hashes = files.sha256s([os.path.join(span.path, name) for span, names in zip(found, listed) for name in names])
+    digests = []
+    for span, names in zip(found, listed):
+        digest = hashlib.sha256()
+        for name in names:
+            digest.update(name.encode() + b"\0" + bytes.fromhex(hashes[os.path.join(span.path, name)]))
+        digests.append(digest.hexdigest())
+    return digests
 
 
 def fingerprint_lines(found: list[Span]) -> str:
     """The spans' part of ExampleGen's input fingerprint, one line per span."""
-    return "".join(f"\n{span.source}: {fingerprint(span)}" for span in found)
+    return "".join(f"\n{span.source}: {digest}" for span, digest in zip(found, fingerprints(found)))
 
 
 def describe(span: Span, splits: dict) -> dict:
     """What ML Metadata and model.json record of a span that was read (splits: what load returned)."""
-    return {"span": span.number, "source": span.source, "fingerprint": fingerprint(span),
+    return {"span": span.number, "source": span.source, "fingerprint": fingerprints([span])[0],
             **{f"{split}_examples": len(labels) for split, (_, labels) in splits.items()}}
 
 
@@ -133,7 +139,7 @@ def in_eval(key: str) -> bool:
 def load(span: Span) -> dict:
     """Split name -> (images uint8 [N,28,28], labels uint8 [N]) of the span. Decoded once per process
     for the same contents: the CLI's check before the run and ExampleGen share it."""
-    return _load(span, fingerprint(span))
+    return _load(span, fingerprints([span])[0])
 
 
 @functools.lru_cache(maxsize=8)

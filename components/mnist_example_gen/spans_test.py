@@ -113,17 +113,17 @@ def test_a_span_reads_the_same_through_a_uri(tmp_path, digits):
     for split in ("train", "eval"):
         for a, b in zip(spans.load(local)[split], spans.load(remote)[split]):
             np.testing.assert_array_equal(a, b)
-    assert spans.fingerprint(local) == spans.fingerprint(remote)
+    assert spans.fingerprints([local]) == spans.fingerprints([remote])
 
 
 def test_the_fingerprint_follows_names_and_contents(tmp_path, digits):
     write_png_span(tmp_path / "0", *[a[:10] for a in digits])
     span = spans.Span(0, str(tmp_path / "0"))
-    before = spans.fingerprint(span)
-    assert spans.fingerprint(span) == before
+    before = spans.fingerprints([span])
+    assert spans.fingerprints([span]) == before
     name = spans.file_names(span)[0]
     os.rename(tmp_path / "0" / name, tmp_path / "0" / name.replace("digit", "moved"))
-    assert spans.fingerprint(span) != before
+    assert spans.fingerprints([span]) != before
 
 
 def test_add_image_on_an_object_store_writes_one_whole_object_under_its_final_name(digits):
