@@ -1,6 +1,8 @@
-"""DataFingerprint: on Kubeflow, where no TFX driver runs, fingerprints the data as MnistExampleGen's
-driver does locally. Its output is a parameter of MnistExampleGen, so unchanged data gives
-MnistExampleGen, and then every task after it, the same cache key: nothing is retrained.
+"""DataFingerprint: on Kubeflow, where no TFX driver runs, resolves the data fingerprint as
+MnistExampleGen's driver does locally (components/mnist_example_gen/fingerprint.py). Its output is
+MnistExampleGen's data_fingerprint parameter, which its executor reads the spans by and KFP caches
+it on: unchanged data gives MnistExampleGen, and then every task after it, the same cache key, so
+nothing is retrained.
 
 The task itself must run every time (its cache is turned off in kubeflow/spec.py)."""
 from tfx.dsl.components.base import base_component, executor_spec

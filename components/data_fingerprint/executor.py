@@ -1,4 +1,4 @@
-"""Thin TFX plumbing: one call into fingerprint.data_fingerprint, written as the String output."""
+"""Thin TFX plumbing: one call into MnistExampleGen's fingerprint.data_fingerprint, written as the String output."""
 from typing import Any, Dict, List
 
 from absl import logging
@@ -6,7 +6,7 @@ from tfx import types
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
-from components.data_fingerprint.fingerprint import data_fingerprint
+from components.mnist_example_gen.fingerprint import data_fingerprint
 from components.data_fingerprint.spec import DATA_DIR_KEY, DATASET_KEY, FINGERPRINT_KEY, MAX_SPANS_KEY
 
 

@@ -11,7 +11,6 @@ image's name, about EVAL_SHARE to `eval`, so new data is tested as well as train
 stays in its split however the span grows.
 """
 import dataclasses
-import functools
 import hashlib
 import io
 import os
@@ -53,6 +52,10 @@ class Span:
         return source_of(self.number)
 
 
+def at(data_dir: str, number: int) -> Span:
+    return Span(number, os.path.join(data_dir, SPANS_DIR, str(number)))
+
+
 def find(data_dir: str, max_spans: int = 0) -> list[Span]:
     """The spans under data_dir, oldest first; with max_spans, only the newest that many."""
     root = os.path.join(data_dir, SPANS_DIR)
@@ -66,7 +69,10 @@ def find(data_dir: str, max_spans: int = 0) -> list[Span]:
             continue
         if not name.isdigit():
             raise DataError(f"{os.path.join(root, name)}: a span's name must be a non-negative integer")
-        spans.append(Span(int(name), os.path.join(root, name)))
+        if str(int(name)) != name:  # a number names one directory, found again by at()
+            raise DataError(f"{os.path.join(root, name)}: a span's number is written without leading zeros "
+                            f"({int(name)})")
+        spans.append(at(data_dir, int(name)))
     spans.sort(key=lambda span: span.number)
     return spans[-max_spans:] if max_spans else spans
 
@@ -120,31 +126,13 @@ def fingerprints(found: list[Span]) -> list[str]:
     return digests
 
 
-def fingerprint_lines(found: list[Span]) -> str:
-    """The spans' part of ExampleGen's input fingerprint, one line per span."""
-    return "".join(f"\n{span.source}: {digest}" for span, digest in zip(found, fingerprints(found)))
-
-
-def describe(span: Span, splits: dict) -> dict:
-    """What ML Metadata and model.json record of a span that was read (splits: what load returned)."""
-    return {"span": span.number, "source": span.source, "fingerprint": fingerprints([span])[0],
-            **{f"{split}_examples": len(labels) for split, (_, labels) in splits.items()}}
-
-
 def in_eval(key: str) -> bool:
     """Whether the image named key belongs to the eval split: a hash, so the choice never changes."""
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") < EVAL_SHARE * 2 ** 32
 
 
 def load(span: Span) -> dict:
-    """Split name -> (images uint8 [N,28,28], labels uint8 [N]) of the span. Decoded once per process
-    for the same contents: the CLI's check before the run and ExampleGen share it."""
-    return _load(span, fingerprints([span])[0])
-
-
-@functools.lru_cache(maxsize=8)
-def _load(span: Span, content_fingerprint: str) -> dict:
-    del content_fingerprint  # only part of the cache key
+    """Split name -> (images uint8 [N,28,28], labels uint8 [N]) of the span, every file read and decoded."""
     names = file_names(span)
     images, labels, keys, paired = [], [], [], set()
     for name in names:

@@ -28,6 +28,9 @@ def test_spans_are_found_in_number_order_and_max_spans_keeps_the_newest(tmp_path
     (tmp_path / "spans" / "latest").mkdir()
     with pytest.raises(DataError, match=r"spans/latest: a span's name must be a non-negative integer$"):
         spans.find(str(tmp_path))
+    (tmp_path / "spans" / "latest").rename(tmp_path / "spans" / "010")
+    with pytest.raises(DataError, match=r"spans/010: a span's number is written without leading zeros \(10\)$"):
+        spans.find(str(tmp_path))
 
 
 def test_a_source_name_and_a_span_number_map_both_ways():

@@ -1,11 +1,9 @@
 """MnistExampleGen's keys, declared once for the component, its driver and its executor: the
 parameters, the output, and the custom property written on the Examples artifact."""
-from tfx.proto import example_gen_pb2
 from tfx.types import standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
 INPUT_BASE_KEY = standard_component_specs.INPUT_BASE_KEY
-INPUT_CONFIG_KEY = standard_component_specs.INPUT_CONFIG_KEY
 EXAMPLES_KEY = standard_component_specs.EXAMPLES_KEY
 DATASET_KEY = "dataset"
 MAX_TRAIN_EXAMPLES_KEY = "max_train_examples"
@@ -20,16 +18,12 @@ SPANS_PROPERTY = "spans"  # on the Examples artifact: the spans read, as JSON
 class MnistExampleGenSpec(ComponentSpec):
     PARAMETERS = {
         INPUT_BASE_KEY: ExecutionParameter(type=str),
-        INPUT_CONFIG_KEY: ExecutionParameter(type=example_gen_pb2.Input),
-        standard_component_specs.OUTPUT_CONFIG_KEY: ExecutionParameter(type=example_gen_pb2.Output),
-        standard_component_specs.OUTPUT_DATA_FORMAT_KEY: ExecutionParameter(type=int),
-        standard_component_specs.OUTPUT_FILE_FORMAT_KEY: ExecutionParameter(type=int),
         DATASET_KEY: ExecutionParameter(type=str),
         MAX_TRAIN_EXAMPLES_KEY: ExecutionParameter(type=int),
         MAX_EVAL_EXAMPLES_KEY: ExecutionParameter(type=int),
         MAX_SPANS_KEY: ExecutionParameter(type=int),
         CODE_VERSION_KEY: ExecutionParameter(type=str, optional=True),  # only part of the cache key
-        # Only part of the cache key, on Kubeflow, where no driver fingerprints the files (DataFingerprint).
+        # What the executor reads (fingerprint.py): set by the driver locally, by DataFingerprint on Kubeflow.
         DATA_FINGERPRINT_KEY: ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {}
