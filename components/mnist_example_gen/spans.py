@@ -26,6 +26,8 @@ from components.mnist_example_gen import handwriting, mnist_data
 SPANS_DIR = "spans"
 EVAL_SHARE = 0.2
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+CHECKED_CACHE = "checked-spans.json"  # fingerprints of spans read without error
+CHECKED_KEPT = 1000
 _IDX_IMAGES = re.compile(r"^(?P<name>.+)-images[-.]idx3-ubyte(?P<gz>\.gz)?$")
 _IDX_LABELS = re.compile(r"^.+-labels[-.]idx1-ubyte(\.gz)?$")
 _SOURCE_PREFIX = "span-"
@@ -124,6 +126,21 @@ def fingerprints(found: list[Span]) -> list[str]:
             digest.update(name.encode() + b"\0" + bytes.fromhex(hashes[os.path.join(span.path, name)]))
         digests.append(digest.hexdigest())
     return digests
+
+
+def check(found: list[Span]) -> None:
+    """Reads each span whose contents were never read without error, so that a bad file fails here
+    with the line that reading it in ExampleGen would give; the others' layout is checked again
+    (file_names), their images are not decoded again. The fingerprints of the spans read well are
+    remembered in the user's cache dir."""
+    checked = files.read_cache(CHECKED_CACHE, [])
+    known, read = set(checked), []
+    for span, digest in zip(found, fingerprints(found)):
+        if digest not in known:
+            load(span)
+            read.append(digest)
+    if read:
+        files.write_cache(CHECKED_CACHE, (checked + read)[-CHECKED_KEPT:])
 
 
 def in_eval(key: str) -> bool:

@@ -151,3 +151,28 @@ def test_add_image_on_an_object_store_writes_one_whole_object_under_its_final_na
     with pytest.raises(OSError, match=rf"^{folder}/taken.png: cannot write \(.*is a directory"):
         spans.add_image(os.path.join(data, "spans", "1"), 5, "taken", images[1])
     assert files.listdir(folder) == ["taken.png"] and not files.listdir(os.path.join(folder, "taken.png"))
+
+
+def test_check_decodes_a_span_once_per_content_and_checks_the_layout_every_time(tmp_path, digits, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    write_png_span(tmp_path / "data" / "spans" / "0", *[a[:10] for a in digits])
+    write_png_span(tmp_path / "data" / "spans" / "1", *[a[10:20] for a in digits])
+    decoded, load = [], spans.load
+    monkeypatch.setattr(spans, "load", lambda span: decoded.append(span.number) or load(span))
+    spans.check(spans.find(str(tmp_path / "data")))
+    spans.check(spans.find(str(tmp_path / "data")))
+    assert decoded == [0, 1]
+    write_png_span(tmp_path / "data" / "spans" / "1", *[a[20:21] for a in digits], first=20)  # span 1 grows
+    spans.check(spans.find(str(tmp_path / "data")))
+    assert decoded == [0, 1, 1]
+    (tmp_path / "data" / "spans" / "0" / "notes.txt").write_text("hello")
+    with pytest.raises(DataError, match=r"spans/0/notes.txt: not part of the span layout"):
+        spans.check(spans.find(str(tmp_path / "data")))
+    (tmp_path / "data" / "spans" / "0" / "notes.txt").unlink()
+    bad = tmp_path / "data" / "spans" / "1" / "3" / "drawn.png"
+    bad.parent.mkdir(exist_ok=True)
+    bad.write_text("not a picture")
+    with pytest.raises(DataError, match=r"spans/1/3/drawn.png: not an image PIL can read"):
+        spans.check(spans.find(str(tmp_path / "data")))
+    with pytest.raises(DataError, match=r"spans/1/3/drawn.png: not an image PIL can read"):
+        spans.check(spans.find(str(tmp_path / "data")))  # a span that failed is read again
