@@ -8,11 +8,12 @@ DIR is a checkout of the code to compare with (`git worktree add DIR <commit>`, 
 dir: links to MNIST and 10 spans of 2,000 real MNIST training digits each as PNGs
 (spans.add_image). Each round runs both checkouts, alternating which goes first, each in a fresh
 output dir and a fresh user cache dir (XDG_CACHE_HOME): a first run with a tiny recipe, then the
-same command again with nothing new, then ExampleGen's driver alone resolving the data in a fresh
-process. A run's start-up is the time from starting the command until the data check before the
-DAG has passed (the line naming the data dir) and until the first component starts (its first
-`▸` line, read from ML Metadata every 0.2 s). Records everything with the date, both commits and the
-machine in benchmarks/results/startup.json and renders benchmarks/results/startup.md from it.
+same command again with nothing new, then, in fresh processes, the check before the DAG and
+ExampleGen's driver resolving the data, each timed alone. A run's start-up is the time from
+starting the command until the check before the DAG has passed (the line naming the data dir) and
+until the first component starts (its first `▸` line, read from ML Metadata every 0.2 s). Records
+everything with the date, both commits and the machine in benchmarks/results/startup.json and
+renders benchmarks/results/startup.md from it.
 """
 import argparse
 import json
@@ -36,19 +37,40 @@ RESULTS = os.path.join(HERE, "results")
 SPANS, IMAGES_PER_SPAN = 10, 2000
 RUN_ARGS = ["--arch", "mlp", "--epochs", "1", "--max-train-examples", "2000", "--max-eval-examples", "1000",
             "--accuracy-threshold", "0.5"]
-# ExampleGen's driver on the run's settings, whatever the checkout's driver class and properties are.
-RESOLVE = """
+PROBES = 3  # fresh processes per checkout and round for the check and the driver alone; the median counts
+# In a fresh process: run_command up to the DAG, which is stubbed out (the check before it and what
+# else precedes it), then ExampleGen's driver on the run's settings, whatever the checkout's driver
+# class and properties are.
+PROBE = """
 import json, sys, time
 from google.protobuf.message import Message
 from tfx.utils import proto_utils
+import components.mnist_example_gen.spans  # imported inside run_command: not the check's time
 from components.mnist_example_gen.component import MnistExampleGen
-component = MnistExampleGen(data_dir=sys.argv[1], max_train_examples=2000, max_eval_examples=1000)
+from pipeline import cli, runner
+data_dir, output_dir, run_args = sys.argv[1], sys.argv[2], sys.argv[3:]
+
+
+def stop(config):
+    raise SystemExit
+
+
+runner.run = stop
+args = cli.build_parser().parse_args(["run", "--data-dir", data_dir, "--output-dir", output_dir, *run_args])
+started = time.monotonic()
+try:
+    cli.run_command(args)
+except SystemExit:
+    pass
+check_s = time.monotonic() - started
+component = MnistExampleGen(data_dir=data_dir, max_train_examples=args.max_train_examples,
+                            max_eval_examples=args.max_eval_examples)
 properties = {key: proto_utils.proto_to_json(value) if isinstance(value, Message) else value
               for key, value in component.exec_properties.items()}
 driver = component.driver_class(None)
 started = time.monotonic()
 driver.resolve_exec_properties(properties, None, None)
-print(json.dumps({"driver_s": round(time.monotonic() - started, 3)}))
+print(json.dumps({"check_s": round(check_s, 3), "driver_s": round(time.monotonic() - started, 3)}))
 """
 
 
@@ -94,10 +116,14 @@ def timed_run(checkout: str, data_dir: str, output_dir: str, cache_dir: str) -> 
             "other_cpu_share": round(max(others, 0) / (wall_s * os.cpu_count()), 2)}
 
 
-def driver_seconds(checkout: str, data_dir: str, cache_dir: str) -> float:
-    result = subprocess.run([sys.executable, "-c", RESOLVE, data_dir], capture_output=True, text=True,
-                            env=environment(checkout, cache_dir), check=True)
-    return json.loads(result.stdout.strip().splitlines()[-1])["driver_s"]
+def probe(checkout: str, data_dir: str, output_dir: str, cache_dir: str) -> dict:
+    """The check before the DAG and ExampleGen's driver, each alone: medians of PROBES fresh processes."""
+    seconds = []
+    for _ in range(PROBES):
+        result = subprocess.run([sys.executable, "-c", PROBE, data_dir, output_dir, *RUN_ARGS], capture_output=True,
+                                text=True, env=environment(checkout, cache_dir), check=True)
+        seconds.append(json.loads(result.stdout.strip().splitlines()[-1]))
+    return {key: statistics.median(s[key] for s in seconds) for key in seconds[0]}
 
 
 def measure(checkouts: dict, mnist_dir: str, rounds: int, work_dir: str) -> dict:
@@ -111,7 +137,7 @@ def measure(checkouts: dict, mnist_dir: str, rounds: int, work_dir: str) -> dict
             output_dir, cache_dir = (os.path.join(work_dir, f"{kind}-{number}-{name}") for kind in ("out", "cache"))
             row[name] = {"first": timed_run(checkouts[name], data_dir, output_dir, cache_dir),
                          "rerun": timed_run(checkouts[name], data_dir, output_dir, cache_dir),
-                         "driver_s": driver_seconds(checkouts[name], data_dir, cache_dir)}
+                         **probe(checkouts[name], data_dir, output_dir, cache_dir)}
             print(f"round {number + 1} {name}: {json.dumps(row[name])}", flush=True)
         measured.append(row)
     return {"rounds": measured, "run_args": RUN_ARGS, "spans": SPANS, "images_per_span": IMAGES_PER_SPAN,
@@ -129,7 +155,8 @@ MEASURES = [  # key path, what it is
     (("rerun", "checked_s"), "rerun with nothing new: start until the data check has passed"),
     (("rerun", "first_component_s"), "rerun with nothing new: start until the first component starts"),
     (("rerun", "wall_s"), "rerun with nothing new: the whole run"),
-    (("driver_s",), "ExampleGen's driver resolving the data (a fresh process, after the rerun)"),
+    (("check_s",), "the check before the DAG alone (`run_command` with the DAG stubbed out, after the rerun)"),
+    (("driver_s",), "ExampleGen's driver alone resolving the data (after the rerun)"),
 ]
 
 
@@ -151,7 +178,8 @@ def write_results(results: dict) -> None:
         "real MNIST training digits each as 28x28 PNGs in label folders. Each round runs both commits, "
         "alternating which goes first, each in a fresh output dir and a fresh user cache dir: `mnist-tfx run "
         "--data-dir DATA --output-dir OUT " + " ".join(results["run_args"]) + "`, then the same command with "
-        "nothing new, then ExampleGen's driver alone in a fresh process. The ratio is after ÷ before within "
+        "nothing new, then, in fresh processes, the check before the DAG and ExampleGen's driver, each "
+        f"alone (the median of {PROBES} processes). The ratio is after ÷ before within "
         "each round (the median of the rounds' ratios), since the machine's speed drifts between rounds.",
         "",
         "| measure | before (s) | after (s) | after ÷ before |",
