@@ -11,14 +11,12 @@ import contextlib
 import hashlib
 import json
 import os
-import time
 
 from components import files
 from components.common import is_uri
 from components.mnist_example_gen import datasets, mnist_data, spans
 
 BY_CONTENT_DIR = "by-content"
-UNUSED_LINK_SECONDS = 30 * 24 * 3600
 
 
 def data_fingerprint(data_dir: str, dataset: str, max_spans: int) -> str:
@@ -39,29 +37,26 @@ def spans_read(fingerprint: str) -> list[dict]:
     return json.loads(fingerprint)["spans"]
 
 
-def location_by_content(data_dir: str, fingerprint: str) -> str:
-    """A path to data_dir named by its data fingerprint alone: a link <user cache dir>/by-content/<sha256>
-    to it, made or moved here. ExampleGen's cache key holds its input path, so through this path the
-    same data is the same key wherever it lies. data_dir itself for a URI, or if the link cannot be made."""
-    if is_uri(data_dir):
+def location_by_content(data_dir: str, fingerprint: str, links_dir: str) -> str:
+    """A path to data_dir named by its data fingerprint alone: the link <links_dir>/<sha256 of the
+    fingerprint>, made or moved here; the other links there, to earlier contents, are removed.
+    ExampleGen's cache key holds its input path, so through this path the same data is the same
+    key wherever it lies. data_dir itself for a URI, or if the link cannot be made."""
+    if is_uri(data_dir) or is_uri(links_dir):
         return data_dir
     target = os.path.abspath(data_dir)
-    links = os.path.join(files.user_cache_dir(), BY_CONTENT_DIR)
     name = hashlib.sha256(fingerprint.encode()).hexdigest()
-    link = os.path.join(links, name)
+    link = os.path.join(links_dir, name)
     try:
-        os.makedirs(links, exist_ok=True)
-        for other in os.listdir(links):  # links to nothing, or unused for long: a run makes its own again
-            path = os.path.join(links, other)
-            with contextlib.suppress(FileNotFoundError):  # another run's removal
-                if not os.path.exists(path) or time.time() - os.lstat(path).st_mtime > UNUSED_LINK_SECONDS:
-                    os.unlink(path)
-        if os.path.islink(link) and os.readlink(link) == target:
-            os.utime(link, follow_symlinks=False)  # marks it used
-        else:
-            partial = os.path.join(links, f".{name}.{os.getpid()}")
+        os.makedirs(links_dir, exist_ok=True)
+        if not (os.path.islink(link) and os.readlink(link) == target):
+            partial = os.path.join(links_dir, f".{name}.{os.getpid()}")
             os.symlink(target, partial)
             os.replace(partial, link)
+        for other in os.listdir(links_dir):
+            if other != name:
+                with contextlib.suppress(FileNotFoundError):  # removed meanwhile by another run
+                    os.unlink(os.path.join(links_dir, other))
     except OSError:
         return data_dir
     return link

@@ -56,19 +56,20 @@ def test_the_same_files_elsewhere_have_the_same_fingerprint_and_location_and_a_c
         os.utime(path, ns=(10**9, 10**9))
     fingerprint = data_fingerprint(str(linked), "mnist", 0)
     assert data_fingerprint(str(copied), "mnist", 0) == fingerprint
-    location = location_by_content(str(linked), fingerprint)
+    links = str(tmp_path / "pipeline_root" / "MnistExampleGen" / "by-content")
+    location = location_by_content(str(linked), fingerprint, links)
     assert data_dir_at(location) == str(linked) and data_dir_at(str(linked)) == str(linked)
-    assert location_by_content(str(copied), fingerprint) == location and data_dir_at(location) == str(copied)
+    assert location_by_content(str(copied), fingerprint, links) == location and data_dir_at(location) == str(copied)
 
     png = next((copied / "spans" / "0" / "1").iterdir())
     png.write_bytes(png.read_bytes()[:-1] + bytes([png.read_bytes()[-1] ^ 1]))
     changed = data_fingerprint(str(copied), "mnist", 0)
     assert changed != fingerprint and json.loads(changed)["base"] == json.loads(fingerprint)["base"]
-    assert location_by_content(str(copied), changed) != location
+    assert location_by_content(str(copied), changed, links) != location
+    assert os.listdir(links) == [os.path.basename(location_by_content(str(copied), changed, links))]  # one link
 
 
-def test_the_location_is_the_data_dir_itself_for_a_uri_or_without_a_writable_cache(tmp_path, monkeypatch):
-    assert location_by_content("gs://bucket/mnist", "{}") == "gs://bucket/mnist"
+def test_the_location_is_the_data_dir_itself_for_a_uri_or_where_no_link_can_be_made(tmp_path):
+    assert location_by_content("gs://bucket/mnist", "{}", str(tmp_path)) == "gs://bucket/mnist"
     (tmp_path / "a-file").write_text("")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))
-    assert location_by_content(str(tmp_path), "{}") == str(tmp_path)
+    assert location_by_content(str(tmp_path), "{}", str(tmp_path / "a-file" / "by-content")) == str(tmp_path)

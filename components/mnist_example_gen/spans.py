@@ -1,6 +1,6 @@
 """New labelled data that arrives beside the base dataset, as numbered spans:
 
-    <data-dir>/spans/<N>/                       N a non-negative integer; a larger N is newer
+    <data-dir>/spans/<N>/                       N a non-negative integer (no leading zeros); a larger N is newer
         <name>-images-idx3-ubyte[.gz]           IDX files, in pairs (also <name>-images.idx3-ubyte[.gz])
         <name>-labels-idx1-ubyte[.gz]
         0/ … 9/<any name>.png|.jpg|.jpeg        and/or images in label folders, any size, dark on
