@@ -42,8 +42,10 @@ PROBES = 3  # fresh processes per checkout and round for the check and the drive
 # else precedes it), then ExampleGen's driver on the run's settings, whatever the checkout's driver
 # class and properties are.
 PROBE = """
-import json, sys, time
+import json, os, sys, time
 from google.protobuf.message import Message
+from tfx.orchestration.portable import data_types
+from tfx.types import standard_artifacts
 from tfx.utils import proto_utils
 import components.mnist_example_gen.spans  # imported inside run_command: not the check's time
 from components.mnist_example_gen.component import MnistExampleGen
@@ -67,9 +69,11 @@ component = MnistExampleGen(data_dir=data_dir, max_train_examples=args.max_train
                             max_eval_examples=args.max_eval_examples)
 properties = {key: proto_utils.proto_to_json(value) if isinstance(value, Message) else value
               for key, value in component.exec_properties.items()}
-driver = component.driver_class(None)
+examples = standard_artifacts.Examples()
+examples.uri = os.path.join(output_dir, "probe", "MnistExampleGen", "examples", "1")
 started = time.monotonic()
-driver.resolve_exec_properties(properties, None, None)
+component.driver_class(None).run(data_types.ExecutionInfo(exec_properties=properties,
+                                                          output_dict={"examples": [examples]}))
 print(json.dumps({"check_s": round(check_s, 3), "driver_s": round(time.monotonic() - started, 3)}))
 """
 
