@@ -118,12 +118,13 @@ def fingerprints(found: list[Span]) -> list[str]:
     """Each span's sha256 over its file names and contents; a file is read only when it is new or
     changed (files.sha256s remembers the others' hashes)."""
     listed = [file_names(span) for span in found]
-    hashes = files.sha256s([os.path.join(span.path, name) for span, names in zip(found, listed) for name in names])
+    paths = [[os.path.join(span.path, name) for name in names] for span, names in zip(found, listed)]
+    hashes = files.sha256s([path for span_paths in paths for path in span_paths])
     digests = []
-    for span, names in zip(found, listed):
+    for names, span_paths in zip(listed, paths):
         digest = hashlib.sha256()
-        for name in names:
-            digest.update(name.encode() + b"\0" + bytes.fromhex(hashes[os.path.join(span.path, name)]))
+        for name, path in zip(names, span_paths):
+            digest.update(name.encode() + b"\0" + bytes.fromhex(hashes[path]))
         digests.append(digest.hexdigest())
     return digests
 
