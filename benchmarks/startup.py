@@ -124,8 +124,9 @@ def probe(checkout: str, data_dir: str, output_dir: str, cache_dir: str) -> dict
     """The check before the DAG and ExampleGen's driver, each alone: medians of PROBES fresh processes."""
     seconds = []
     for _ in range(PROBES):
+        # In the checkout: `python -c` puts the working dir before PYTHONPATH on sys.path.
         result = subprocess.run([sys.executable, "-c", PROBE, data_dir, output_dir, *RUN_ARGS], capture_output=True,
-                                text=True, env=environment(checkout, cache_dir), check=True)
+                                text=True, env=environment(checkout, cache_dir), cwd=checkout, check=True)
         seconds.append(json.loads(result.stdout.strip().splitlines()[-1]))
     return {key: statistics.median(s[key] for s in seconds) for key in seconds[0]}
 
