@@ -157,6 +157,7 @@ def _commit(checkout: str) -> str:
 MEASURES = [  # key path, what it is
     (("first", "checked_s"), "first run: start until the data check has passed"),
     (("first", "first_component_s"), "first run: start until the first component starts"),
+    (("first", "wall_s"), "first run: the whole run"),
     (("rerun", "checked_s"), "rerun with nothing new: start until the data check has passed"),
     (("rerun", "first_component_s"), "rerun with nothing new: start until the first component starts"),
     (("rerun", "wall_s"), "rerun with nothing new: the whole run"),
@@ -176,8 +177,8 @@ def write_results(results: dict) -> None:
     lines = [
         "# Start-up with 10 spans of 2,000 PNGs, before and after",
         "",
-        provenance.describe(results["provenance"]),
-        f" Before: commit {commits['before']}; after: commit {commits['after']}.",
+        provenance.describe(results["provenance"]) + f" Before: commit {commits['before']}; after: commit "
+        f"{commits['after']}.",
         "",
         f"One data dir: links to the MNIST files and {results['spans']} spans of {results['images_per_span']:,} "
         "real MNIST training digits each as 28x28 PNGs in label folders. Each round runs both commits, "
