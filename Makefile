@@ -10,7 +10,7 @@ FASHION_MNIST_DIR ?= $(wildcard $(abspath ../shared/data/fashion_mnist))
 export MNIST_DIR FASHION_MNIST_DIR
 export TF_USE_LEGACY_KERAS := 1
 
-.PHONY: setup run test clean bench bench-accuracy bench-tflite bench-retraining bench-kfp-downloads
+.PHONY: setup run test clean bench bench-accuracy bench-tflite bench-retraining bench-kfp-downloads bench-startup
 
 # The venv (scripts/setup_venv.sh), then chromium, Node.js and the browser tests' npm packages.
 setup:
@@ -41,3 +41,7 @@ bench-retraining: setup
 
 bench-kfp-downloads: setup
 	$(PYTHON) benchmarks/kfp_downloads.py $(ARGS)
+
+# Start-up with 10 spans of 2,000 PNGs against another checkout: make bench-startup ARGS="--before DIR"
+bench-startup: setup
+	$(PYTHON) benchmarks/startup.py $(ARGS)

@@ -238,8 +238,7 @@ def run_command(args: argparse.Namespace) -> int:
         config = runner.resolve_data(config)
         for split in datasets.SPLIT_SOURCES:  # fail fast, before any component runs
             mnist_data.check_split(config.data_dir, split, datasets.DATASETS[config.dataset])
-        for span in spans.find(config.data_dir, config.max_spans):
-            spans.load(span)
+        spans.check(spans.find(config.data_dir, config.max_spans))  # decodes only spans never read well
     except DataError as e:
         print(f"mnist-tfx: {e}", file=sys.stderr)
         return ExitCode.BAD_INPUT

@@ -41,7 +41,7 @@ def create_pipeline(config: PipelineConfig, pipeline_root: str, serving_dir: str
     an Importer, since open-source Kubeflow cannot run a Resolver."""
     dataset = DATASETS[config.dataset]
     code_versions = {"code_version": source_fingerprint(models)}
-    # On Kubeflow: what the local driver fingerprints (base files, spans), as a cache key for ExampleGen.
+    # On Kubeflow: what ExampleGen's driver resolves locally, the data fingerprint it reads and is cached by.
     data_fingerprint = DataFingerprint(config.data_dir, config.dataset, config.max_spans) if on_kubeflow else None
     # Reads the MNIST files (checksums verified) into `train` and `eval` tf.Examples.
     example_gen = MnistExampleGen(data_dir=config.data_dir, dataset=config.dataset,

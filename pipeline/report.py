@@ -15,6 +15,7 @@ from tfx.utils import path_utils
 
 from components.common import is_uri
 from components import files
+from components.mnist_example_gen import fingerprint
 from components.mnist_example_gen.examples import read_examples
 from components.tflite_pusher import serving_layout, tflite
 from components.tflite_pusher.spec import TFLITE_ACCURACY_KEY
@@ -156,11 +157,11 @@ def build(output_dir: str, run_id: str | None = None) -> str:
     else:
         rows.append(("not pushed", f"<td>{html.escape(run.not_pushed_reason)}</td>", ""))
 
-    lineage = [("data", html.escape(example_gen.properties.get("input_base", "?")) if example_gen else "?")]
+    data_dir = fingerprint.data_dir_at(example_gen.properties.get("input_base", "")) if example_gen else ""
+    lineage = [("data", html.escape(data_dir or "?"))]
     lineage += [(f"&nbsp;&nbsp;{html.escape(os.path.basename(path))}",
                  f"{size:,} bytes, sha256 {digest}" if digest else "not listed (remote)")
-                for path, size, digest in _files_with_hashes(example_gen.properties.get("input_base", "")
-                                                             if example_gen else "")]
+                for path, size, digest in _files_with_hashes(data_dir)]
     lineage += [("examples", f"{html.escape(examples['uri'])} (input fingerprint: "
                              f"{html.escape(str(examples.get('input_fingerprint', '–')))})"),
                 ("transform graph", html.escape(run.output("Transform", "transform_graph").get("uri", "–"))),

@@ -83,7 +83,7 @@ class Store:
         pending, next_span = self._pending_spans()
         waiting = sum(len(files.listdir(folder)) for span in pending for label in range(10)
                       if files.isdir(folder := os.path.join(span.path, str(label))))
-        return {"model": model, "waiting": waiting, "next_span": f"span-{next_span}"}
+        return {"model": model, "waiting": waiting, "next_span": spans.source_of(next_span)}
 
     def add_correction(self, image: Image.Image, label: int) -> str:
         if not self.data_dir:

@@ -1,8 +1,9 @@
 """New data as spans beside real MNIST, through the `mnist-tfx` CLI: every example tagged with its
 source, each span split into train and eval, the spans recorded in ML Metadata and model.json, the
-Evaluator sliced by source, and the cache keyed on the spans' contents."""
+Evaluator sliced by source, and the cache keyed on the data's contents wherever it lies."""
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -72,6 +73,22 @@ def test_the_evaluator_slices_by_source_and_the_summary_shows_it(first):
     for source, (accuracy, baseline) in evaluation.per_source.items():
         assert 0.5 < accuracy <= 1 and baseline is None  # the first run has no baseline
         assert f"    on {source:<19} {accuracy:.2%}  (last blessed model: –)" in result.stdout
+
+
+def test_the_same_data_at_another_path_with_new_times_is_a_full_cache_hit(first, data_dir, paths, tmp_path):
+    """Links to the same base files and a copy of the span with new modification times, as another
+    checkout or a re-upload would give: nothing runs again but the Resolver."""
+    other = tmp_path / "same-data"
+    other.mkdir()
+    for name in os.listdir(data_dir):
+        if name != "spans":
+            os.symlink(os.path.realpath(data_dir / name), other / name)
+    shutil.copytree(data_dir / "spans", other / "spans")
+    for path in (other / "spans").rglob("*"):
+        os.utime(path)
+    _, again = run(other, paths)
+    states = {c.name: c.state for c in again.components}
+    assert states.pop("Resolver") == "complete" and set(states.values()) == {"cached"}, states
 
 
 def test_a_new_span_reruns_example_gen_and_max_spans_keeps_the_newest(first, data_dir, paths, mnist_eval):

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.proto import config_pb2
 
+from components.mnist_example_gen import spans
 from models.features import LABEL_KEY, NUM_CLASSES, OUTPUT_KEY, SERVING_EXAMPLES_SIGNATURE, SOURCE_KEY
 
 ACCURACY_METRIC = "sparse_categorical_accuracy"  # the name TFMA gives SparseCategoricalAccuracy
@@ -84,7 +85,8 @@ def read_evaluation(evaluation_uri: str, with_confusion: bool = False) -> Evalua
 
 def _source_order(source: str) -> tuple:
     """The base dataset first, then spans by number."""
-    return (1, int(source.split("-")[1])) if source.startswith("span-") else (0, 0)
+    number = spans.number_of(source)
+    return (0, 0) if number is None else (1, number)
 
 
 def _confusion(evaluation_uri: str) -> np.ndarray:

@@ -1,23 +1,15 @@
-"""DataFingerprint: on Kubeflow, where no TFX driver runs, fingerprints the data as MnistExampleGen's
-driver does locally. Its output is a parameter of MnistExampleGen, so unchanged data gives
-MnistExampleGen, and then every task after it, the same cache key: nothing is retrained.
+"""DataFingerprint: on Kubeflow, where no TFX driver runs, resolves the data fingerprint as
+MnistExampleGen's driver does locally (components/mnist_example_gen/fingerprint.py). Its output is
+MnistExampleGen's data_fingerprint parameter, which its executor reads the spans by and KFP caches
+it on: unchanged data gives MnistExampleGen, and then every task after it, the same cache key, so
+nothing is retrained.
 
 The task itself must run every time (its cache is turned off in kubeflow/spec.py)."""
 from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import channel, standard_artifacts
-from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
 from components.data_fingerprint import executor
-
-
-class DataFingerprintSpec(ComponentSpec):
-    PARAMETERS = {
-        "data_dir": ExecutionParameter(type=str),
-        "dataset": ExecutionParameter(type=str),
-        "max_spans": ExecutionParameter(type=int),
-    }
-    INPUTS = {}
-    OUTPUTS = {executor.FINGERPRINT_KEY: ChannelParameter(type=standard_artifacts.String)}
+from components.data_fingerprint.spec import FINGERPRINT_KEY, DataFingerprintSpec
 
 
 class DataFingerprint(base_component.BaseComponent):
@@ -32,4 +24,4 @@ class DataFingerprint(base_component.BaseComponent):
     @property
     def value(self):
         """The fingerprint as a placeholder another component's parameter can take."""
-        return self.outputs[executor.FINGERPRINT_KEY].future()[0].value
+        return self.outputs[FINGERPRINT_KEY].future()[0].value

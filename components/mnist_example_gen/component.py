@@ -1,52 +1,46 @@
 """MnistExampleGen: MNIST-format files (IDX .gz or Keras mnist.npz) plus any spans of new data
 (components/mnist_example_gen/spans.py) -> tf.Examples in train/eval splits, each tagged with its source.
 
-It runs under TFX's FileBasedDriver, extended with the spans' fingerprints, so the input files are
-part of the cache key: changed or new data means a new run, unchanged data a cache hit.
+Its driver resolves the data once, before TFX consults its cache: the data fingerprint
+(fingerprint.py) names the files read by their contents, so changed or new data means a new run,
+and the same data, wherever it lies, a cache hit.
 """
+import os
+
 from tfx import types
 from tfx.components.example_gen import driver, utils
 from tfx.dsl.components.base import base_beam_component, executor_spec
-from tfx.proto import example_gen_pb2
-from tfx.types import standard_artifacts, standard_component_specs
-from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
+from tfx.types import standard_artifacts
 
-from components.mnist_example_gen import datasets, executor, fingerprint, spans
-
-DATASET_KEY = "dataset"
-MAX_TRAIN_EXAMPLES_KEY = "max_train_examples"  # read by the executor as max_{split}_examples
-MAX_EVAL_EXAMPLES_KEY = "max_eval_examples"
-MAX_SPANS_KEY = "max_spans"
-CODE_VERSION_KEY = "code_version"
-DATA_FINGERPRINT_KEY = "data_fingerprint"
+from components.mnist_example_gen import executor, fingerprint
+from components.mnist_example_gen.spec import (DATA_FINGERPRINT_KEY, DATASET_KEY, EXAMPLES_KEY, INPUT_BASE_KEY,
+                                               MAX_SPANS_KEY, MnistExampleGenSpec)
 
 
-class MnistExampleGenSpec(ComponentSpec):
-    PARAMETERS = {
-        standard_component_specs.INPUT_BASE_KEY: ExecutionParameter(type=str),
-        standard_component_specs.INPUT_CONFIG_KEY: ExecutionParameter(type=example_gen_pb2.Input),
-        standard_component_specs.OUTPUT_CONFIG_KEY: ExecutionParameter(type=example_gen_pb2.Output),
-        standard_component_specs.OUTPUT_DATA_FORMAT_KEY: ExecutionParameter(type=int),
-        standard_component_specs.OUTPUT_FILE_FORMAT_KEY: ExecutionParameter(type=int),
-        DATASET_KEY: ExecutionParameter(type=str),
-        MAX_TRAIN_EXAMPLES_KEY: ExecutionParameter(type=int),
-        MAX_EVAL_EXAMPLES_KEY: ExecutionParameter(type=int),
-        MAX_SPANS_KEY: ExecutionParameter(type=int),
-        CODE_VERSION_KEY: ExecutionParameter(type=str, optional=True),  # only part of the cache key
-        # Only part of the cache key, on Kubeflow, where no driver fingerprints the files (DataFingerprint).
-        DATA_FINGERPRINT_KEY: ExecutionParameter(type=str, optional=True),
-    }
-    INPUTS = {}
-    OUTPUTS = {standard_component_specs.EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples)}
+class DataFingerprintDriver(driver.Driver):
+    """In place of TFX's FileBasedDriver, whose input fingerprint holds the files' paths, sizes and
+    modification times: the data fingerprint becomes the parameter the executor reads the data by
+    and the input fingerprint, and the input path one named by the fingerprint alone
+    (fingerprint.location_by_content, a link beside ExampleGen's outputs), so the cache key holds
+    what the data is, not where it lies."""
 
-
-class SpansDriver(driver.FileBasedDriver):
-    """TFX's FileBasedDriver, with each span's fingerprint added to the input fingerprint."""
+    def run(self, execution_info):
+        # Outputs are <pipeline_root>/<component id>/examples/<execution id>; the link lives beside them,
+        # in the output dir whose ML Metadata holds the cache, not in the home of whoever runs.
+        node_dir = os.path.dirname(os.path.dirname(execution_info.output_dict[EXAMPLES_KEY][0].uri))
+        self._links_dir = os.path.join(node_dir, fingerprint.BY_CONTENT_DIR)
+        return super().run(execution_info)
 
     def resolve_exec_properties(self, exec_properties, pipeline_info, component_info):
-        exec_properties = super().resolve_exec_properties(exec_properties, pipeline_info, component_info)
-        found = spans.find(exec_properties[standard_component_specs.INPUT_BASE_KEY], exec_properties[MAX_SPANS_KEY])
-        exec_properties[utils.FINGERPRINT_PROPERTY_NAME] += spans.fingerprint_lines(found)
+        del pipeline_info, component_info
+        data_dir = exec_properties[INPUT_BASE_KEY]
+        value = fingerprint.data_fingerprint(data_dir, exec_properties[DATASET_KEY], exec_properties[MAX_SPANS_KEY])
+        exec_properties[DATA_FINGERPRINT_KEY] = value
+        exec_properties[INPUT_BASE_KEY] = fingerprint.location_by_content(data_dir, value, self._links_dir)
+        # What TFX's ExampleGen drivers record on the Examples artifact; no file name holds a span or version.
+        exec_properties[utils.FINGERPRINT_PROPERTY_NAME] = value
+        exec_properties[utils.SPAN_PROPERTY_NAME] = 0
+        exec_properties[utils.VERSION_PROPERTY_NAME] = None
         return exec_properties
 
 
@@ -56,21 +50,12 @@ class MnistExampleGen(base_beam_component.BaseBeamComponent):
 
     SPEC_CLASS = MnistExampleGenSpec
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
-    DRIVER_CLASS = SpansDriver
+    DRIVER_CLASS = DataFingerprintDriver
 
     def __init__(self, data_dir: str, dataset: str = "mnist", max_train_examples: int = 0,
                  max_eval_examples: int = 0, max_spans: int = 0, code_version: str = "", data_fingerprint=None):
-        # The patterns only decide which files are fingerprinted; the executor reads each split
-        # by its name (see datasets.SPLIT_SOURCES).
-        patterns = fingerprint.fingerprint_patterns(data_dir, datasets.DATASETS[dataset])
-        input_config = example_gen_pb2.Input(splits=[
-            example_gen_pb2.Input.Split(name=name, pattern=pattern) for name, pattern in patterns.items()])
-        spec = MnistExampleGenSpec(
+        super().__init__(spec=MnistExampleGenSpec(
             input_base=data_dir,
-            input_config=input_config,
-            output_config=example_gen_pb2.Output(),
-            output_data_format=example_gen_pb2.FORMAT_TF_EXAMPLE,
-            output_file_format=example_gen_pb2.FORMAT_TFRECORDS_GZIP,
             dataset=dataset,
             max_train_examples=max_train_examples,
             max_eval_examples=max_eval_examples,
@@ -78,5 +63,4 @@ class MnistExampleGen(base_beam_component.BaseBeamComponent):
             code_version=code_version,
             data_fingerprint=data_fingerprint,
             examples=types.Channel(type=standard_artifacts.Examples),
-        )
-        super().__init__(spec=spec)
+        ))

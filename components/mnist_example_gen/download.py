@@ -6,7 +6,7 @@ import urllib.error
 import urllib.request
 
 from components.common import DataError, is_uri
-from components.files import isdir, sha256_of, write_bytes
+from components.files import isdir, sha256_of, user_cache_dir, write_bytes
 from components.mnist_example_gen.datasets import Dataset
 
 
@@ -16,8 +16,7 @@ def has_data(data_dir: str, dataset: Dataset) -> bool:
 
 
 def default_cache_dir(dataset: Dataset) -> str:
-    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(root, "mnist-tfx", dataset.name)
+    return os.path.join(user_cache_dir(), dataset.name)
 
 
 def download(dataset: Dataset, dest_dir: str, base_url: str | None = None, timeout: float = 30) -> None:

@@ -14,7 +14,7 @@ import zlib
 import numpy as np
 
 from components.common import DataError
-from components.files import exists, read_bytes, sha256_of
+from components.files import exists, read_bytes, sha256s
 from components.mnist_example_gen.datasets import MNIST, SPLIT_SOURCES, Dataset, describe_expected
 from models.features import IMAGE_HEIGHT, IMAGE_WIDTH, NUM_CLASSES
 
@@ -105,22 +105,33 @@ def read_images(path: str) -> np.ndarray:
     return images
 
 
-def load_split(data_dir: str, split: str, dataset: Dataset = MNIST, verify_checksums: bool = True):
-    """Returns (images uint8 [N,28,28], labels uint8 [N]) of a pipeline split ('train' or 'eval')."""
-    idx_prefix, npz_suffix = SPLIT_SOURCES[split]
+def split_files(data_dir: str, split: str, dataset: Dataset = MNIST) -> tuple[str, ...]:
+    """The files load_split reads for a pipeline split: an IDX images and labels pair, or the npz.
+    DataError naming what is missing."""
+    idx_prefix, _ = SPLIT_SOURCES[split]
     images_path = _find_idx(data_dir, f"{idx_prefix}-images", "idx3")
     labels_path = _find_idx(data_dir, f"{idx_prefix}-labels", "idx1")
     if exists(images_path) or exists(labels_path) or not dataset.npz_name:
         for path in (images_path, labels_path):
             if not exists(path):
                 raise DataError(f"{path}: missing ({describe_expected(dataset)})")
+        return images_path, labels_path
+    npz_path = os.path.join(data_dir, dataset.npz_name)
+    if not exists(npz_path):
+        raise DataError(f"{data_dir}: no {dataset.name} data ({describe_expected(dataset)})")
+    return (npz_path,)
+
+
+def load_split(data_dir: str, split: str, dataset: Dataset = MNIST, verify_checksums: bool = True):
+    """Returns (images uint8 [N,28,28], labels uint8 [N]) of a pipeline split ('train' or 'eval')."""
+    paths = split_files(data_dir, split, dataset)
+    if len(paths) == 2:
+        images_path, labels_path = paths
         images = _read_canonical_idx(images_path, IMAGE_MAGIC, 3, dataset, verify_checksums)
         labels = _read_canonical_idx(labels_path, LABEL_MAGIC, 1, dataset, verify_checksums)
         _check_arrays(images, labels, images_path, labels_path)
         return images, labels
-    npz_path = os.path.join(data_dir, dataset.npz_name)
-    if not exists(npz_path):
-        raise DataError(f"{data_dir}: no {dataset.name} data ({describe_expected(dataset)})")
+    (npz_path,), npz_suffix = paths, SPLIT_SOURCES[split][1]
     try:
         with np.load(io.BytesIO(read_bytes(npz_path))) as npz:
             images, labels = npz[f"x_{npz_suffix}"], npz[f"y_{npz_suffix}"]
@@ -134,9 +145,8 @@ def load_split(data_dir: str, split: str, dataset: Dataset = MNIST, verify_check
 
 def check_split(data_dir: str, split: str, dataset: Dataset = MNIST) -> None:
     """What load_split checks, for the cost of a checksum when the split's files are the canonical
-    ones, whose contents are known; any other data is read."""
-    idx_prefix, _ = SPLIT_SOURCES[split]
-    paths = [_find_idx(data_dir, f"{idx_prefix}-images", "idx3"), _find_idx(data_dir, f"{idx_prefix}-labels", "idx1")]
-    if all(exists(path) and dataset.files.get(os.path.basename(path)) == sha256_of(path) for path in paths):
-        return
-    load_split(data_dir, split, dataset)
+    ones, whose contents are known (a stat when their checksum is remembered: files.sha256s); any
+    other data is read."""
+    hashes = sha256s(list(split_files(data_dir, split, dataset)))
+    if any(dataset.files.get(os.path.basename(path)) != digest for path, digest in hashes.items()):
+        load_split(data_dir, split, dataset)

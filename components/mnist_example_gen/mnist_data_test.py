@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 import pytest
 
-from components.mnist_example_gen import datasets, download, fingerprint, mnist_data
+from components.mnist_example_gen import datasets, download, mnist_data
 from components.common import DataError
 from tests.helpers import write_idx
 
@@ -42,7 +42,7 @@ def test_a_uri_is_read_through_tf_io_gfile(copy_of_mnist, mnist_eval):
     images, labels = mnist_data.load_split(uri, "eval")
     np.testing.assert_array_equal(images, mnist_eval[0])
     np.testing.assert_array_equal(labels, mnist_eval[1])
-    assert fingerprint.fingerprint_patterns(uri, datasets.MNIST) == {"train": "train-*", "eval": "t10k-*"}
+    assert mnist_data.split_files(uri, "eval") == (f"{uri}/t10k-images-idx3-ubyte.gz", f"{uri}/t10k-labels-idx1-ubyte.gz")
     (copy_of_mnist / "t10k-labels-idx1-ubyte.gz").write_bytes(b"<html>Not Found</html>")
     with pytest.raises(DataError, match=rf"^{uri}/t10k-labels-idx1-ubyte.gz: an HTML page, expected a gzip"):
         mnist_data.load_split(uri, "eval")
@@ -74,8 +74,7 @@ def test_reads_keras_npz_with_the_same_content(mnist_dir, mnist_eval, tmp_path):
     images, labels = mnist_data.load_split(str(tmp_path), "eval")
     np.testing.assert_array_equal(images, mnist_eval[0])
     np.testing.assert_array_equal(labels, mnist_eval[1])
-    assert fingerprint.fingerprint_patterns(str(tmp_path), datasets.MNIST) == {"train": "mnist.npz",
-                                                                               "eval": "mnist.npz"}
+    assert mnist_data.split_files(str(tmp_path), "train") == (str(tmp_path / "mnist.npz"),)
 
 
 def test_non_canonical_names_are_read_without_checksum(mnist_train_slice, tmp_path):

@@ -1,6 +1,6 @@
 """New labelled data that arrives beside the base dataset, as numbered spans:
 
-    <data-dir>/spans/<N>/                       N a non-negative integer; a larger N is newer
+    <data-dir>/spans/<N>/                       N a non-negative integer (no leading zeros); a larger N is newer
         <name>-images-idx3-ubyte[.gz]           IDX files, in pairs (also <name>-images.idx3-ubyte[.gz])
         <name>-labels-idx1-ubyte[.gz]
         0/ … 9/<any name>.png|.jpg|.jpeg        and/or images in label folders, any size, dark on
@@ -11,7 +11,6 @@ image's name, about EVAL_SHARE to `eval`, so new data is tested as well as train
 stays in its split however the span grows.
 """
 import dataclasses
-import functools
 import hashlib
 import io
 import os
@@ -27,8 +26,22 @@ from components.mnist_example_gen import handwriting, mnist_data
 SPANS_DIR = "spans"
 EVAL_SHARE = 0.2
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+CHECKED_CACHE = "checked-spans.json"  # fingerprints of spans read without error
+CHECKED_KEPT = 1000
 _IDX_IMAGES = re.compile(r"^(?P<name>.+)-images[-.]idx3-ubyte(?P<gz>\.gz)?$")
 _IDX_LABELS = re.compile(r"^.+-labels[-.]idx1-ubyte(\.gz)?$")
+_SOURCE_PREFIX = "span-"
+
+
+def source_of(number: int) -> str:
+    """The source name a span's examples carry (`span-3`), in ML Metadata, model.json and the Evaluator's slices."""
+    return f"{_SOURCE_PREFIX}{number}"
+
+
+def number_of(source: str) -> int | None:
+    """The span number a source name carries, None for the base dataset's."""
+    suffix = source.removeprefix(_SOURCE_PREFIX)
+    return int(suffix) if suffix != source and suffix.isdigit() else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,7 +51,11 @@ class Span:
 
     @property
     def source(self) -> str:
-        return f"span-{self.number}"
+        return source_of(self.number)
+
+
+def at(data_dir: str, number: int) -> Span:
+    return Span(number, os.path.join(data_dir, SPANS_DIR, str(number)))
 
 
 def find(data_dir: str, max_spans: int = 0) -> list[Span]:
@@ -54,7 +71,10 @@ def find(data_dir: str, max_spans: int = 0) -> list[Span]:
             continue
         if not name.isdigit():
             raise DataError(f"{os.path.join(root, name)}: a span's name must be a non-negative integer")
-        spans.append(Span(int(name), os.path.join(root, name)))
+        if str(int(name)) != name:  # a number names one directory, found again by at()
+            raise DataError(f"{os.path.join(root, name)}: a span's number is written without leading zeros "
+                            f"({int(name)})")
+        spans.append(at(data_dir, int(name)))
     spans.sort(key=lambda span: span.number)
     return spans[-max_spans:] if max_spans else spans
 
@@ -94,23 +114,34 @@ def add_image(span_dir: str, label: int, name: str, pixels: np.ndarray) -> str:
     return path
 
 
-def fingerprint(span: Span) -> str:
-    """sha256 over the span's file names and contents."""
-    digest = hashlib.sha256()
-    for name in file_names(span):
-        digest.update(name.encode() + b"\0" + hashlib.sha256(files.read_bytes(os.path.join(span.path, name))).digest())
-    return digest.hexdigest()
+def fingerprints(found: list[Span]) -> list[str]:
+    """Each span's sha256 over its file names and contents; a file is read only when it is new or
+    changed (files.sha256s remembers the others' hashes)."""
+    listed = [file_names(span) for span in found]
+    paths = [[os.path.join(span.path, name) for name in names] for span, names in zip(found, listed)]
+    hashes = files.sha256s([path for span_paths in paths for path in span_paths])
+    digests = []
+    for names, span_paths in zip(listed, paths):
+        digest = hashlib.sha256()
+        for name, path in zip(names, span_paths):
+            digest.update(name.encode() + b"\0" + bytes.fromhex(hashes[path]))
+        digests.append(digest.hexdigest())
+    return digests
 
 
-def fingerprint_lines(found: list[Span]) -> str:
-    """The spans' part of ExampleGen's input fingerprint, one line per span."""
-    return "".join(f"\n{span.source}: {fingerprint(span)}" for span in found)
-
-
-def describe(span: Span, splits: dict) -> dict:
-    """What ML Metadata and model.json record of a span that was read (splits: what load returned)."""
-    return {"span": span.number, "source": span.source, "fingerprint": fingerprint(span),
-            **{f"{split}_examples": len(labels) for split, (_, labels) in splits.items()}}
+def check(found: list[Span]) -> None:
+    """Reads each span whose contents were never read without error, so that a bad file fails here
+    with the line that reading it in ExampleGen would give; the others' layout is checked again
+    (file_names), their images are not decoded again. The fingerprints of the spans read well are
+    remembered in the user's cache dir."""
+    checked = files.read_cache(CHECKED_CACHE, [])
+    known, read = set(checked), []
+    for span, digest in zip(found, fingerprints(found)):
+        if digest not in known:
+            load(span)
+            read.append(digest)
+    if read:
+        files.write_cache(CHECKED_CACHE, (checked + read)[-CHECKED_KEPT:])
 
 
 def in_eval(key: str) -> bool:
@@ -119,14 +150,7 @@ def in_eval(key: str) -> bool:
 
 
 def load(span: Span) -> dict:
-    """Split name -> (images uint8 [N,28,28], labels uint8 [N]) of the span. Decoded once per process
-    for the same contents: the CLI's check before the run and ExampleGen share it."""
-    return _load(span, fingerprint(span))
-
-
-@functools.lru_cache(maxsize=8)
-def _load(span: Span, content_fingerprint: str) -> dict:
-    del content_fingerprint  # only part of the cache key
+    """Split name -> (images uint8 [N,28,28], labels uint8 [N]) of the span, every file read and decoded."""
     names = file_names(span)
     images, labels, keys, paired = [], [], [], set()
     for name in names:

@@ -28,6 +28,14 @@ def test_spans_are_found_in_number_order_and_max_spans_keeps_the_newest(tmp_path
     (tmp_path / "spans" / "latest").mkdir()
     with pytest.raises(DataError, match=r"spans/latest: a span's name must be a non-negative integer$"):
         spans.find(str(tmp_path))
+    (tmp_path / "spans" / "latest").rename(tmp_path / "spans" / "010")
+    with pytest.raises(DataError, match=r"spans/010: a span's number is written without leading zeros \(10\)$"):
+        spans.find(str(tmp_path))
+
+
+def test_a_source_name_and_a_span_number_map_both_ways():
+    assert [spans.source_of(n) for n in (0, 12)] == ["span-0", "span-12"]
+    assert [spans.number_of(s) for s in ("span-0", "span-12", "mnist", "fashion_mnist", "span-x")] == [0, 12, None, None, None]
 
 
 def test_label_folders_are_prepared_like_predict_and_split_by_name(tmp_path, digits):
@@ -108,17 +116,17 @@ def test_a_span_reads_the_same_through_a_uri(tmp_path, digits):
     for split in ("train", "eval"):
         for a, b in zip(spans.load(local)[split], spans.load(remote)[split]):
             np.testing.assert_array_equal(a, b)
-    assert spans.fingerprint(local) == spans.fingerprint(remote)
+    assert spans.fingerprints([local]) == spans.fingerprints([remote])
 
 
 def test_the_fingerprint_follows_names_and_contents(tmp_path, digits):
     write_png_span(tmp_path / "0", *[a[:10] for a in digits])
     span = spans.Span(0, str(tmp_path / "0"))
-    before = spans.fingerprint(span)
-    assert spans.fingerprint(span) == before
+    before = spans.fingerprints([span])
+    assert spans.fingerprints([span]) == before
     name = spans.file_names(span)[0]
     os.rename(tmp_path / "0" / name, tmp_path / "0" / name.replace("digit", "moved"))
-    assert spans.fingerprint(span) != before
+    assert spans.fingerprints([span]) != before
 
 
 def test_add_image_on_an_object_store_writes_one_whole_object_under_its_final_name(digits):
@@ -143,3 +151,28 @@ def test_add_image_on_an_object_store_writes_one_whole_object_under_its_final_na
     with pytest.raises(OSError, match=rf"^{folder}/taken.png: cannot write \(.*is a directory"):
         spans.add_image(os.path.join(data, "spans", "1"), 5, "taken", images[1])
     assert files.listdir(folder) == ["taken.png"] and not files.listdir(os.path.join(folder, "taken.png"))
+
+
+def test_check_decodes_a_span_once_per_content_and_checks_the_layout_every_time(tmp_path, digits, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    write_png_span(tmp_path / "data" / "spans" / "0", *[a[:10] for a in digits])
+    write_png_span(tmp_path / "data" / "spans" / "1", *[a[10:20] for a in digits])
+    decoded, load = [], spans.load
+    monkeypatch.setattr(spans, "load", lambda span: decoded.append(span.number) or load(span))
+    spans.check(spans.find(str(tmp_path / "data")))
+    spans.check(spans.find(str(tmp_path / "data")))
+    assert decoded == [0, 1]
+    write_png_span(tmp_path / "data" / "spans" / "1", *[a[20:21] for a in digits], first=20)  # span 1 grows
+    spans.check(spans.find(str(tmp_path / "data")))
+    assert decoded == [0, 1, 1]
+    (tmp_path / "data" / "spans" / "0" / "notes.txt").write_text("hello")
+    with pytest.raises(DataError, match=r"spans/0/notes.txt: not part of the span layout"):
+        spans.check(spans.find(str(tmp_path / "data")))
+    (tmp_path / "data" / "spans" / "0" / "notes.txt").unlink()
+    bad = tmp_path / "data" / "spans" / "1" / "3" / "drawn.png"
+    bad.parent.mkdir(exist_ok=True)
+    bad.write_text("not a picture")
+    with pytest.raises(DataError, match=r"spans/1/3/drawn.png: not an image PIL can read"):
+        spans.check(spans.find(str(tmp_path / "data")))
+    with pytest.raises(DataError, match=r"spans/1/3/drawn.png: not an image PIL can read"):
+        spans.check(spans.find(str(tmp_path / "data")))  # a span that failed is read again

@@ -8,7 +8,7 @@ from tfx import types
 from tfx.components.pusher import executor as pusher_executor
 from tfx.types import artifact_utils, standard_component_specs
 
-from components.mnist_example_gen.executor import SPANS_PROPERTY
+from components.mnist_example_gen.spec import SPANS_PROPERTY
 from components.tflite_pusher import runner
 from components.baseline_evaluator.evaluation import blessing_failures, evaluated_accuracy
 from components.tflite_pusher import spec
