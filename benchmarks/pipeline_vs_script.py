@@ -262,14 +262,14 @@ def main() -> None:
     parser.add_argument("--data-dir", default=os.environ.get("MNIST_DIR"))
     parser.add_argument("--report-only", action="store_true", help="rewrite pipeline.md and the PNG from pipeline.json")
     args = parser.parse_args()
-    if args.report_only:
-        results = json.load(open(os.path.join(RESULTS, "pipeline.json")))
-    else:
-        if not args.data_dir:
-            parser.error("--data-dir (or MNIST_DIR) is required")
+    if not args.report_only and not args.data_dir:
+        parser.error("--data-dir (or MNIST_DIR) is required")
+
+    def measure_in_a_work_dir() -> dict:
         with tempfile.TemporaryDirectory(prefix="mnist-tfx-bench-") as work_dir:
-            results = measure(os.path.abspath(args.data_dir), args.seeds, work_dir)
-        provenance.save(results, os.path.join(RESULTS, "pipeline.json"))
+            return measure(os.path.abspath(args.data_dir), args.seeds, work_dir)
+    results = provenance.measured_or_saved(os.path.join(RESULTS, "pipeline.json"), args.report_only,
+                                           measure_in_a_work_dir)
     write_results(results)
     print(open(os.path.join(RESULTS, "pipeline.md")).read())
 

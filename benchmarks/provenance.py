@@ -89,3 +89,13 @@ def save(results, json_path: str) -> None:
     with open(json_path, "w") as f:
         json.dump(results, f, indent=2)
         f.write("\n")
+
+
+def measured_or_saved(json_path: str, report_only: bool, measure) -> dict:
+    """measure()'s results, saved whole to json_path; with report_only, those saved there before."""
+    if report_only:
+        with open(json_path) as f:
+            return json.load(f)
+    results = measure()
+    save(results, json_path)
+    return results

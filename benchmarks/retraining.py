@@ -9,7 +9,6 @@ source's eval share, and each run's wall time, in benchmarks/results/retraining.
 benchmarks/results/retraining.md from it.
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -106,16 +105,14 @@ def main() -> None:
     parser.add_argument("--data-dir", default=os.environ.get("MNIST_DIR", ""), help="the four MNIST IDX files")
     parser.add_argument("--report-only", action="store_true", help="render retraining.md from retraining.json")
     args = parser.parse_args()
-    results_json = os.path.join(RESULTS, "retraining.json")
-    if args.report_only:
-        with open(results_json) as f:
-            results = json.load(f)
-    else:
-        if not args.data_dir:
-            parser.error("--data-dir (or MNIST_DIR) is required")
+    if not args.report_only and not args.data_dir:
+        parser.error("--data-dir (or MNIST_DIR) is required")
+
+    def measure_in_a_work_dir() -> dict:
         with tempfile.TemporaryDirectory(prefix="mnist-tfx-retraining-") as work_dir:
-            results = measure(os.path.abspath(args.data_dir), work_dir)
-        provenance.save(results, results_json)
+            return measure(os.path.abspath(args.data_dir), work_dir)
+    results = provenance.measured_or_saved(os.path.join(RESULTS, "retraining.json"), args.report_only,
+                                           measure_in_a_work_dir)
     write_results(results)
     print(open(os.path.join(RESULTS, "retraining.md")).read())
 

@@ -218,17 +218,15 @@ def main() -> None:
     parser.add_argument("--data-dir", default=os.environ.get("MNIST_DIR", ""), help="the four MNIST IDX files")
     parser.add_argument("--report-only", action="store_true", help="render startup.md from startup.json")
     args = parser.parse_args()
-    results_json = os.path.join(RESULTS, "startup.json")
-    if args.report_only:
-        with open(results_json) as f:
-            results = json.load(f)
-    else:
-        if not args.before or not args.data_dir:
-            parser.error("--before and --data-dir (or MNIST_DIR) are required")
+    if not args.report_only and not (args.before and args.data_dir):
+        parser.error("--before and --data-dir (or MNIST_DIR) are required")
+
+    def measure_in_a_work_dir() -> dict:
         checkouts = {"before": os.path.abspath(args.before), "after": provenance.REPO}
         with tempfile.TemporaryDirectory(prefix="mnist-tfx-startup-") as work_dir:
-            results = measure(checkouts, os.path.abspath(args.data_dir), args.rounds, work_dir)
-        provenance.save(results, results_json)
+            return measure(checkouts, os.path.abspath(args.data_dir), args.rounds, work_dir)
+    results = provenance.measured_or_saved(os.path.join(RESULTS, "startup.json"), args.report_only,
+                                           measure_in_a_work_dir)
     write_results(results)
     print(open(os.path.join(RESULTS, "startup.md")).read())
 

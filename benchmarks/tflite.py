@@ -8,7 +8,6 @@ Uses the SavedModel that the pipeline pushed beside its .tflite (by default the 
 machine in benchmarks/results/tflite.json and renders benchmarks/results/tflite.md from it.
 """
 import argparse
-import json
 import os
 import time
 
@@ -116,13 +115,10 @@ def main() -> None:
     parser.add_argument("--data-dir", default=os.environ.get("MNIST_DIR"))
     parser.add_argument("--report-only", action="store_true", help="rewrite tflite.md from tflite.json")
     args = parser.parse_args()
-    results_json = os.path.join(RESULTS, "tflite.json")
-    if args.report_only:
-        results = json.load(open(results_json))
-    else:
+    saved_model = args.saved_model
+    if not args.report_only:
         if not args.data_dir:
             parser.error("--data-dir (or MNIST_DIR) is required")
-        saved_model = args.saved_model
         if not saved_model:
             serving_dir = PipelineConfig(output_dir=CNN_OUTPUT_DIR).serving_dir
             version = serving_layout.latest_version(serving_dir)
@@ -130,8 +126,8 @@ def main() -> None:
                 parser.error(f"nothing pushed to {serving_dir}: run benchmarks/accuracy.py --archs cnn, "
                              "or pass --saved-model")
             saved_model = serving_layout.saved_model_path(serving_layout.version_dir(serving_dir, version))
-        results = measure(saved_model, args.data_dir)
-        provenance.save(results, results_json)
+    results = provenance.measured_or_saved(os.path.join(RESULTS, "tflite.json"), args.report_only,
+                                           lambda: measure(saved_model, args.data_dir))
     write_results(results)
     print(open(os.path.join(RESULTS, "tflite.md")).read())
 
