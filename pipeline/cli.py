@@ -84,7 +84,7 @@ def add_commands(commands) -> None:
                        help="the data dir of your runs: corrections go there as a span under DATA_DIR/spans/ "
                             "(default: $MNIST_DIR, then ~/.cache/mnist-tfx/mnist, as for `run`; without one, "
                             "the page only reads)")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, local connections only)")
     serve.add_argument("--port", type=int, default=8000, help="default: %(default)s; 0 picks a free port")
     serve.set_defaults(handler=serve_command, imports_tensorflow=False)  # starts at once
     runs = commands.add_parser("runs", help="list past runs recorded in an output dir's ML Metadata")
