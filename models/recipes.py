@@ -48,6 +48,7 @@ class TrainingConfig:
     augment: bool
     seed: int
     distribution: str
+    in_memory_gb: float  # a larger transformed training split is sorted on local disk and streamed
 
     @classmethod
     def from_custom_config(cls, custom_config: dict | None) -> "TrainingConfig":

@@ -8,12 +8,13 @@ Both return `probabilities`: float32 [N,10].
 Early stopping and the best-epoch checkpoint watch a validation slice held out from the
 *training* split; the eval split, which gates the model, is never read here.
 """
-import hashlib
+import itertools
 import json
 import os
 import sys
 import tempfile
 import time
+from typing import Iterator
 
 import numpy as np
 import tensorflow as tf
@@ -22,7 +23,7 @@ import tf_keras as keras
 from absl import logging
 from tfx.components.trainer.fn_args_utils import FnArgs
 
-from models import architectures
+from models import architectures, training_data
 from models.features import (IMAGE_HEIGHT, IMAGE_KEY, IMAGE_PIXELS, IMAGE_WIDTH, IMAGES_INPUT_KEY, LABEL_KEY,
                              OUTPUT_KEY, SERVING_EXAMPLES_SIGNATURE, SERVING_IMAGES_SIGNATURE, SOURCE_KEY)
 from models.recipes import TrainingConfig
@@ -32,14 +33,16 @@ WARMUP_FRACTION, WARMUP_START = 0.25, 1 / 25
 # Training steps per call into TensorFlow, since Keras runs Python between calls; our callbacks act per epoch.
 STEPS_PER_EXECUTION = 16
 BATCHES_PER_CHUNK = 16
+VALIDATION_BATCH = 1024
+CHUNK_SIGNATURE = (tf.TensorSpec([None, IMAGE_PIXELS], tf.float32), tf.TensorSpec([None], tf.int64))
 # tf.data's autotuning thread can stall the deletion of an iterator for seconds, which Keras does every epoch
-# (docs/troubleshooting.md); our inputs are in memory and fit as fast without it.
+# (docs/troubleshooting.md); our inputs come from memory or local disk and fit as fast without it.
 WITHOUT_AUTOTUNING = tf.data.Options()
 WITHOUT_AUTOTUNING.autotune.enabled = False
 
 
-def load_transformed(file_pattern, tf_transform_output: tft.TFTransformOutput) -> tuple[np.ndarray, np.ndarray]:
-    """(image float32 [N,784], label int64 [N]) of a split, read from raw gzip TFRecords and
+def transformed_batches(file_pattern, tf_transform_output: tft.TFTransformOutput) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(image float32 [n,784], label int64 [n]) batches of a split, read from raw gzip TFRecords and
     transformed by the tf.Transform graph, in file order."""
     tft_layer = tf_transform_output.transform_features_layer()
     feature_spec = tf_transform_output.raw_feature_spec()
@@ -48,20 +51,8 @@ def load_transformed(file_pattern, tf_transform_output: tft.TFTransformOutput) -
                .batch(4096)
                .map(lambda s: tft_layer(tf.io.parse_example(s, feature_spec)), num_parallel_calls=tf.data.AUTOTUNE)
                .with_options(WITHOUT_AUTOTUNING))
-    images, labels = [], []
     for batch in dataset:
-        images.append(batch[IMAGE_KEY].numpy())
-        labels.append(batch[LABEL_KEY].numpy())
-    return np.concatenate(images), np.concatenate(labels)
-
-
-def in_canonical_order(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The examples sorted by a hash of their content, so that the same data gives the same model in
-    whatever order ExampleGen wrote it (files listed in another order, spans added)."""
-    keys = [hashlib.blake2b(image.tobytes() + label.tobytes(), digest_size=8).digest()
-            for image, label in zip(images, labels)]
-    order = sorted(range(len(keys)), key=keys.__getitem__)
-    return images[order], labels[order]
+        yield batch[IMAGE_KEY].numpy(), batch[LABEL_KEY].numpy()
 
 
 MAX_ROTATION = 0.19  # radians, about 11 degrees
@@ -89,21 +80,32 @@ def augment(images: tf.Tensor, generator: tf.random.Generator) -> tf.Tensor:
     return tf.reshape(moved, [-1, IMAGE_PIXELS])
 
 
-def training_dataset(images, labels, config: TrainingConfig) -> tf.data.Dataset:
-    """Shuffled batches, augmented if configured. Shuffles indices, not 3 KB images, and gathers and
-    augments several batches per tf.data call before splitting them, which fits faster."""
-    count = len(labels)
-    images, labels = tf.constant(images), tf.constant(labels)
-    dataset = (tf.data.Dataset.range(count)
-               .shuffle(count, seed=config.seed, reshuffle_each_iteration=True)
-               .batch(config.batch_size * BATCHES_PER_CHUNK)
-               .map(lambda index: (tf.gather(images, index), tf.gather(labels, index))))
+def training_dataset(data: training_data.InMemory | training_data.OnDisk, start: int, stop: int,
+                     config: TrainingConfig) -> tf.data.Dataset:
+    """data[start:stop] in shuffled batches, a new order each epoch (training_data.epoch_chunks), augmented
+    if configured. Gathers and augments several batches per tf.data call before splitting them, which
+    fits faster."""
+    epochs = itertools.count()  # Keras iterates the dataset afresh each epoch
+
+    def chunks():
+        yield from training_data.epoch_chunks(data, start, stop, config.batch_size * BATCHES_PER_CHUNK,
+                                              config.seed, next(epochs))
+    dataset = tf.data.Dataset.from_generator(chunks, output_signature=CHUNK_SIGNATURE)
     if config.augment:
         generator = tf.random.Generator.from_seed(config.seed)
         dataset = dataset.map(lambda x, y: (augment(x, generator), y))
     return (dataset.rebatch(config.batch_size)
-            .apply(tf.data.experimental.assert_cardinality(-(-count // config.batch_size)))
+            .apply(tf.data.experimental.assert_cardinality(-(-(stop - start) // config.batch_size)))
             .prefetch(tf.data.AUTOTUNE)
+            .with_options(WITHOUT_AUTOTUNING))
+
+
+def validation_dataset(data: training_data.InMemory | training_data.OnDisk, stop: int) -> tf.data.Dataset:
+    """data[:stop] in canonical order, in batches of VALIDATION_BATCH."""
+    return (tf.data.Dataset.from_generator(lambda: training_data.in_order(data, 0, stop, VALIDATION_BATCH),
+                                           output_signature=CHUNK_SIGNATURE)
+            .apply(tf.data.experimental.assert_cardinality(-(-stop // VALIDATION_BATCH)))
+            .prefetch(1)
             .with_options(WITHOUT_AUTOTUNING))
 
 
@@ -189,19 +191,17 @@ def learning_rate_schedule(config: TrainingConfig, steps: int):
     return config.learning_rate
 
 
-def train(config: TrainingConfig, images: np.ndarray, labels: np.ndarray, run_dir: str,
+def train(config: TrainingConfig, data: training_data.InMemory | training_data.OnDisk, run_dir: str,
           strategy: tf.distribute.Strategy | None = None) -> keras.Model:
-    """Fits on all but the first `validation_fraction` of the images; returns the best epoch's model."""
+    """Fits on all but the first `validation_fraction` of the examples; returns the best epoch's model."""
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
-    n_val = round(len(labels) * config.validation_fraction)
-    if not 0 < n_val < len(labels):
+    n_val = round(data.count * config.validation_fraction)
+    if not 0 < n_val < data.count:
         raise ValueError(f"validation_fraction={config.validation_fraction} leaves no validation or no training "
-                         f"images of the {len(labels)} in the training split")
-    validation = (tf.data.Dataset.from_tensor_slices((images[:n_val], labels[:n_val])).batch(1024)
-                  .with_options(WITHOUT_AUTOTUNING))
-    train_data = training_dataset(images[n_val:], labels[n_val:], config)
-    steps = config.epochs * -(-(len(labels) - n_val) // config.batch_size)
+                         f"images of the {data.count} in the training split")
+    train_data = training_dataset(data, n_val, data.count, config)
+    steps = config.epochs * -(-(data.count - n_val) // config.batch_size)
     learning_rate = learning_rate_schedule(config, steps)
 
     with (strategy or distribution_strategy(config.distribution)).scope():
@@ -217,7 +217,8 @@ def train(config: TrainingConfig, images: np.ndarray, labels: np.ndarray, run_di
     ]
     if config.patience:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config.patience))
-    model.fit(train_data, validation_data=validation, epochs=config.epochs, verbose=0, callbacks=callbacks)
+    model.fit(train_data, validation_data=validation_dataset(data, n_val), epochs=config.epochs, verbose=0,
+              callbacks=callbacks)
     if is_chief():  # other workers write no checkpoint; their model is not exported
         model.load_weights(best)
     return model
@@ -228,8 +229,13 @@ def run_fn(fn_args: FnArgs) -> None:
     logging.info("Training %s", config)
     strategy = distribution_strategy(config.distribution)  # multi-worker: before any other TF op
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
-    images, labels = in_canonical_order(*load_transformed(fn_args.train_files, tf_transform_output))
-    model = train(config, images, labels, fn_args.model_run_dir, strategy)
+    with tempfile.TemporaryDirectory(prefix="mnist-tfx-train-") as spill_dir:  # local disk, gone after training
+        data = training_data.canonical(transformed_batches(fn_args.train_files, tf_transform_output),
+                                       config.in_memory_gb * 1e9, spill_dir)
+        if isinstance(data, training_data.OnDisk):
+            logging.info("%d training examples over %s GB: sorted on local disk, streamed", data.count,
+                         config.in_memory_gb)
+        model = train(config, data, fn_args.model_run_dir, strategy)
     if is_chief():
         export(model, tf_transform_output, fn_args.serving_model_dir)
     else:  # every worker saves (a collective step); only the chief's copy is kept

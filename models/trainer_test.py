@@ -16,7 +16,7 @@ from tfx.utils import path_utils, proto_utils
 
 from components.mnist_example_gen.executor import to_serialized_examples
 from components.tflite_pusher import tflite
-from models import trainer
+from models import trainer, training_data
 from models.recipes import RECIPES, TrainingConfig
 from pipeline.config import PipelineConfig
 
@@ -67,15 +67,16 @@ def test_each_architecture_trains_inside_the_trainer_exports_and_runs_in_litert(
 
 
 def test_loads_the_split_transformed_and_in_order(train_files, transform_output, mnist_train_slice):
-    images, labels = trainer.load_transformed(train_files, transform_output)
-    np.testing.assert_allclose(images, mnist_train_slice[0].reshape(-1, 784) / 255.0, atol=1e-6)
-    np.testing.assert_array_equal(labels, mnist_train_slice[1])
+    batches = list(trainer.transformed_batches(train_files, transform_output))
+    np.testing.assert_allclose(np.concatenate([images for images, _ in batches]),
+                               mnist_train_slice[0].reshape(-1, 784) / 255.0, atol=1e-6)
+    np.testing.assert_array_equal(np.concatenate([labels for _, labels in batches]), mnist_train_slice[1])
 
 
 def test_each_epoch_batches_every_image_once_in_a_new_order(mnist_train_slice):
-    images = mnist_train_slice[0][:1500].reshape(-1, 784).astype(np.float32)
-    labels = np.arange(1500)  # the label names the image, to follow it through the shuffle
-    dataset = trainer.training_dataset(images, labels, TrainingConfig(**settings(batch_size=64, augment="off")))
+    images = mnist_train_slice[0][:1600].reshape(-1, 784).astype(np.float32)
+    data = training_data.InMemory(images, np.arange(1600))  # the label names the image, to follow it
+    dataset = trainer.training_dataset(data, 100, 1600, TrainingConfig(**settings(batch_size=64, augment="off")))
     assert dataset.cardinality() == 24  # known ahead, as steps_per_execution needs
     assert not dataset.options().autotune.enabled  # see trainer.WITHOUT_AUTOTUNING
     epochs = []
@@ -83,7 +84,7 @@ def test_each_epoch_batches_every_image_once_in_a_new_order(mnist_train_slice):
         batches = list(dataset.as_numpy_iterator())
         assert [len(y) for _, y in batches] == [64] * 23 + [1500 - 23 * 64]
         order = np.concatenate([y for _, y in batches])
-        assert sorted(order) == list(range(1500))
+        assert sorted(order) == list(range(100, 1600))
         np.testing.assert_array_equal(np.concatenate([x for x, _ in batches]), images[order])
         epochs.append(order)
     assert (epochs[0] != epochs[1]).mean() > 0.9
@@ -91,7 +92,8 @@ def test_each_epoch_batches_every_image_once_in_a_new_order(mnist_train_slice):
 
 def test_augmentation_moves_pixels_but_keeps_the_digit_size(mnist_train_slice):
     images = (mnist_train_slice[0][:256].reshape(-1, 784) / 255).astype(np.float32)
-    dataset = trainer.training_dataset(images, np.arange(256), TrainingConfig(**settings(batch_size=64, augment="on")))
+    dataset = trainer.training_dataset(training_data.InMemory(images, np.arange(256)), 0, 256,
+                                       TrainingConfig(**settings(batch_size=64, augment="on")))
     batches = list(dataset.as_numpy_iterator())
     moved, order = np.concatenate([x for x, _ in batches]), np.concatenate([y for _, y in batches])
     assert moved.shape == (256, 784)
@@ -101,25 +103,33 @@ def test_augmentation_moves_pixels_but_keeps_the_digit_size(mnist_train_slice):
 
 
 def test_same_seed_gives_the_same_mlp(train_files, transform_output, tmp_path):
-    images, labels = trainer.load_transformed(train_files, transform_output)
+    data = training_data.canonical(trainer.transformed_batches(train_files, transform_output), 1e9, str(tmp_path))
     config = TrainingConfig(**settings(arch="mlp", epochs=2, batch_size=64, augment="on", seed=3))
-    first = trainer.train(config, images, labels, str(tmp_path / "a")).get_weights()
-    second = trainer.train(config, images, labels, str(tmp_path / "b")).get_weights()
+    first = trainer.train(config, data, str(tmp_path / "a")).get_weights()
+    second = trainer.train(config, data, str(tmp_path / "b")).get_weights()
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
-    other = trainer.train(TrainingConfig(**settings(arch="mlp", epochs=2, batch_size=64, seed=4)), images, labels,
+    other = trainer.train(TrainingConfig(**settings(arch="mlp", epochs=2, batch_size=64, seed=4)), data,
                           str(tmp_path / "c")).get_weights()
     assert not np.array_equal(first[0], other[0])
 
 
-def test_canonical_order_is_the_same_whatever_order_the_examples_came_in(mnist_train_slice):
-    images, labels = mnist_train_slice[0].reshape(-1, 784).astype(np.float32) / 255, mnist_train_slice[1]
-    shuffled = np.random.default_rng(0).permutation(len(labels))
-    ordered, ordered_labels = trainer.in_canonical_order(images, labels)
-    again, again_labels = trainer.in_canonical_order(images[shuffled], labels[shuffled])
-    np.testing.assert_array_equal(ordered, again)
-    np.testing.assert_array_equal(ordered_labels, again_labels)
-    assert sorted(ordered_labels.tolist()) == sorted(labels.tolist()) and not np.array_equal(ordered_labels, labels)
+def test_streaming_from_disk_and_training_in_memory_give_the_same_model(
+        train_files, transform_output, mnist_eval, tmp_path, monkeypatch):
+    """run_fn twice on the same 2,000 real images, once held in memory, once over the limit (0 GB): sorted
+    on local disk and read a shard at a time; several shards, so that their order and seams count."""
+    monkeypatch.setattr(training_data, "SHARD_EXAMPLES", 500)
+    predictions = {}
+    for in_memory_gb in (1.0, 0.0):
+        serving = tmp_path / f"serving-{in_memory_gb}"
+        trainer.run_fn(FnArgs(train_files=[train_files], transform_output=os.path.dirname(
+            transform_output.transform_savedmodel_dir), serving_model_dir=str(serving),
+            model_run_dir=str(tmp_path / f"run-{in_memory_gb}"),
+            custom_config=settings(arch="cnn", epochs=2, batch_size=64, augment="on", in_memory_gb=in_memory_gb)))
+        model = tflite.convert(str(serving), trainer.SERVING_IMAGES_SIGNATURE)
+        predictions[in_memory_gb] = tflite.predict(model, mnist_eval[0][:500])
+    np.testing.assert_array_equal(predictions[1.0], predictions[0.0])
+    assert tflite.accuracy(predictions[0.0], mnist_eval[1][:500]) > 0.6  # a model that learned (72% here), not chance
 
 
 def test_run_fn_never_reads_the_eval_split(train_files, transform_output, tmp_path, mnist_eval, capsys):
@@ -140,7 +150,7 @@ def test_run_fn_never_reads_the_eval_split(train_files, transform_output, tmp_pa
 WORKER = """
 import json, sys
 from tfx.components.trainer.fn_args_utils import FnArgs
-from models import trainer
+from models import trainer, training_data
 trainer.run_fn(FnArgs(**json.loads(sys.argv[1])))
 """
 

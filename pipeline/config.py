@@ -45,6 +45,9 @@ class PipelineConfig:
     seed: int = _option(42, "random seed for initialization, shuffling and augmentation")
     distribution: str = _option("auto", "tf.distribute strategy (auto: all GPUs when several, else one device; "
                                         "multi_worker: MultiWorkerMirroredStrategy from TF_CONFIG)", DISTRIBUTIONS)
+    in_memory_gb: float = _option(1.0, "the Trainer holds the transformed training split in memory up to this many GB; "
+                                       "a larger one is sorted on local disk and streamed, giving the same model "
+                                       "(0: always stream)")
     accuracy_threshold: float = _option(0.98, "the Evaluator blesses the model only at or above this eval accuracy")
     max_regression: float = _option(0.0, "percentage points of eval accuracy the model may lose against the last "
                                           "blessed model (0: must not be worse)")
@@ -70,7 +73,7 @@ class PipelineConfig:
     def __post_init__(self):
         problems = [f"{name}={getattr(self, name)} must be >= 0" for name in (
             "epochs", "batch_size", "learning_rate", "patience", "max_train_examples", "max_eval_examples", "max_spans",
-            "max_regression", "max_quantization_drop", "keep_versions", "beam_workers") if getattr(self, name) < 0]
+            "max_regression", "max_quantization_drop", "keep_versions", "beam_workers", "in_memory_gb") if getattr(self, name) < 0]
         if not 0 <= self.accuracy_threshold <= 1:
             problems.append(f"accuracy_threshold={self.accuracy_threshold} must be between 0 and 1")
         if not 0 < self.validation_fraction < 1:
@@ -91,7 +94,7 @@ class PipelineConfig:
             lr_schedule=recipe.lr_schedule if self.lr_schedule == "auto" else self.lr_schedule,
             patience=self.patience, validation_fraction=self.validation_fraction,
             augment=recipe.augment if self.augment == "auto" else self.augment == "on",
-            seed=self.seed, distribution=self.distribution)
+            seed=self.seed, distribution=self.distribution, in_memory_gb=self.in_memory_gb)
         return dataclasses.asdict(config)
 
     @property
