@@ -284,7 +284,8 @@ def measure_sizes(mnist_dir: str, sizes: list, rounds: int, work_dir: str) -> di
 def night_run(data_dir: str, output_dir: str, cache_dir: str) -> dict:
     result = timed_run(provenance.REPO, data_dir, output_dir, cache_dir)
     run = outcome.read_run(PipelineConfig(output_dir=output_dir).metadata_path)
-    return {**result, "components": {c.name: [c.state, round(c.seconds, 2)] for c in run.components}}
+    return {**result, "components": {c.name: [c.state, round(c.seconds, 2)] for c in run.components},
+            "pushed": bool(run.pushed), "not_pushed_reason": "" if run.pushed else run.not_pushed_reason}
 
 
 def measure_nights(mnist_dir: str, counts: list, work_dir: str) -> dict:
@@ -303,13 +304,14 @@ def measure_nights(mnist_dir: str, counts: list, work_dir: str) -> dict:
         link_data_dir(mnist_dir, data_dir, {count: os.path.join(spans_dir, str(count))})  # the new span arrives whole
         night["new_span"] = night_run(data_dir, output_dir, cache_dir)
         nights.append(night)
-        print(f"{count} spans: first run {night['first']['wall_s']:.1f} s; nothing new {night['nothing_new']['wall_s']:.1f} s "
+        print(f"{count} span{'s' if count > 1 else ''}: first run {night['first']['wall_s']:.1f} s; nothing new {night['nothing_new']['wall_s']:.1f} s "
               f"({night['nothing_new']['cached']} cached, first component at {night['nothing_new']['first_component_s']:.1f} s); "
               f"one new span {night['new_span']['wall_s']:.1f} s", flush=True)
         shutil.rmtree(output_dir)
         shutil.rmtree(cache_dir)
     return {"provenance": provenance.record(), "run_args": RUN_ARGS, "images_per_span": IMAGES_PER_SPAN,
-            "distinct_spans": len(train[1]) // IMAGES_PER_SPAN, "nights": sorted(nights, key=lambda n: n["spans"])}
+            "distinct_spans": len(train[1]) // IMAGES_PER_SPAN, "order": [night["spans"] for night in nights],
+            "nights": sorted(nights, key=lambda n: n["spans"])}
 
 
 def exponent(xs: list, ys: list) -> float | None:
@@ -468,8 +470,8 @@ def nights_lines(part: dict) -> list[str]:
         "(read from ML Metadata every 0.2 s).",
         "",
         "| spans | first run: wall | nothing new: wall | start → first component | components cached "
-        "| one new span: wall | Trainer | ExampleGen |",
-        "|---|---|---|---|---|---|---|---|",
+        "| one new span: wall | Trainer | ExampleGen | pushed |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for night in nights:
         nothing, new = night["nothing_new"], night["new_span"]
@@ -477,9 +479,14 @@ def nights_lines(part: dict) -> list[str]:
                   + (", all but the Resolver" if all_cached(nothing) else ", NOT a cache hit"))
         lines.append(f"| {night['spans']} | {night['first']['wall_s']:.1f} s | {nothing['wall_s']:.1f} s "
                      f"| {nothing['first_component_s']:.1f} s | {cached} | {new['wall_s']:.1f} s "
-                     f"| {new['components']['Trainer'][1]:.1f} s | {new['components']['MnistExampleGen'][1]:.1f} s |")
+                     f"| {new['components']['Trainer'][1]:.1f} s | {new['components']['MnistExampleGen'][1]:.1f} s "
+                     f"| {'yes' if new['pushed'] else 'no'} |")
     walls = [night["nothing_new"]["wall_s"] for night in nights]
-    lines += ["", f"Growth exponent of the nothing-new wall against spans ({' → '.join(map(str, counts))}): "
+    reasons = {night["spans"]: night["new_span"]["not_pushed_reason"] for night in nights if not night["new_span"]["pushed"]}
+    lines += ["", f"The counts ran in the order {', '.join(map(str, part['order']))}."
+              + "".join(f" Not pushed with one new span at {count}: {reason.rstrip('.')}." for count, reason in reasons.items())
+              + (" The run went through either way; the Pusher then only records why." if reasons else ""),
+              "", f"Growth exponent of the nothing-new wall against spans ({' → '.join(map(str, counts))}): "
               f"**{_exponent(exponent(counts, walls))}**; of the one-new-span wall: "
               f"{_exponent(exponent(counts, [night['new_span']['wall_s'] for night in nights]))}. "
               + ("Every nothing-new run was a cache hit (all but the Resolver cached)."
