@@ -10,7 +10,7 @@ FASHION_MNIST_DIR ?= $(wildcard $(abspath ../shared/data/fashion_mnist))
 export MNIST_DIR FASHION_MNIST_DIR
 export TF_USE_LEGACY_KERAS := 1
 
-.PHONY: setup run test clean bench bench-accuracy bench-tflite bench-retraining bench-kfp-downloads bench-startup
+.PHONY: setup run test clean bench bench-accuracy bench-tflite bench-retraining bench-kfp-downloads bench-startup bench-scale
 
 # The venv (scripts/setup_venv.sh), then chromium, Node.js and the browser tests' npm packages.
 setup:
@@ -45,3 +45,7 @@ bench-kfp-downloads: setup
 # Start-up with 10 spans of 2,000 PNGs against another checkout: make bench-startup ARGS="--before DIR"
 bench-startup: setup
 	$(PYTHON) benchmarks/startup.py $(ARGS)
+
+# 1x to 8x MNIST's training images, and a night's run with 1, 10 and 50 spans: make bench-scale [ARGS="--part sizes"]
+bench-scale: setup
+	$(PYTHON) benchmarks/scale.py $(ARGS)
