@@ -450,6 +450,11 @@ def _listed(values: list) -> str:
     return " or ".join(filter(None, [", ".join(map(str, values[:-1])), str(values[-1])]))
 
 
+def _first_clause(reason: str) -> str:
+    """The Evaluator's reason names every slice that regressed; its first clause says why."""
+    return reason.split(";")[0].rstrip(".") + ("; and more slices" if ";" in reason else "")
+
+
 def nights_lines(part: dict) -> list[str]:
     nights = part["nights"]
     counts = [night["spans"] for night in nights]
@@ -484,7 +489,7 @@ def nights_lines(part: dict) -> list[str]:
     walls = [night["nothing_new"]["wall_s"] for night in nights]
     reasons = {night["spans"]: night["new_span"]["not_pushed_reason"] for night in nights if not night["new_span"]["pushed"]}
     lines += ["", f"The counts ran in the order {', '.join(map(str, part['order']))}."
-              + "".join(f" Not pushed with one new span at {count}: {reason.rstrip('.')}." for count, reason in reasons.items())
+              + "".join(f" Not pushed with one new span at {count}: {_first_clause(reason)}." for count, reason in reasons.items())
               + (" The run went through either way; the Pusher then only records why." if reasons else ""),
               "", f"Growth exponent of the nothing-new wall against spans ({' → '.join(map(str, counts))}): "
               f"**{_exponent(exponent(counts, walls))}**; of the one-new-span wall: "
