@@ -36,8 +36,8 @@ import math
 import os
 import shutil
 import statistics
-import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -46,11 +46,13 @@ import numpy as np
 import psutil
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))  # for tests.helpers, as kfp_downloads.py
 
 import provenance
 from accuracy import SHARED_CPU_SHARE, busy_cpu_seconds, children_cpu_seconds
 from pipeline_vs_script import BIN, all_cached, shipped_accuracy
 from startup import IMAGES_PER_SPAN, RUN_ARGS, environment, timed_run
+from tests.helpers import write_idx
 from components.mnist_example_gen import mnist_data, spans
 from components.mnist_example_gen.spec import EXAMPLES_KEY, SPANS_PROPERTY
 from pipeline import outcome
@@ -98,29 +100,24 @@ def moved(images: np.ndarray, angle: float, dx: float, dy: float, zoom: float) -
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def write_idx(path: str, array: np.ndarray, magic: int) -> None:
-    """An uncompressed IDX file (magic, big-endian dims, the bytes), written whole under a hidden name
-    first: a span ignores names starting with a dot."""
-    partial = os.path.join(os.path.dirname(path), "." + os.path.basename(path))
-    with open(partial, "wb") as f:
-        f.write(struct.pack(f">I{array.ndim}I", magic, *array.shape))
-        f.write(np.ascontiguousarray(array, dtype=np.uint8).tobytes())
-    os.replace(partial, path)
-
-
 def build_idx_spans(train: tuple, spans_dir: str, count: int) -> None:
     """spans_dir/0 … count-1: 15,000 moved training digits each; spans already written are kept."""
     images, labels = train
     slices = len(labels) // SIZE_SPAN_IMAGES
     for number in range(count):
         span_dir = os.path.join(spans_dir, str(number))
-        if os.path.exists(os.path.join(span_dir, SPAN_LABELS)):  # the labels are written last
+        if os.path.isdir(span_dir):
             continue
-        os.makedirs(span_dir, exist_ok=True)
+        building = span_dir + ".building"  # renamed when whole
+        shutil.rmtree(building, ignore_errors=True)
+        os.makedirs(building)
         start = (number % slices) * SIZE_SPAN_IMAGES
-        write_idx(os.path.join(span_dir, SPAN_IMAGES),
-                  moved(images[start:start + SIZE_SPAN_IMAGES], *span_transform(number)), mnist_data.IMAGE_MAGIC)
-        write_idx(os.path.join(span_dir, SPAN_LABELS), labels[start:start + SIZE_SPAN_IMAGES], mnist_data.LABEL_MAGIC)
+        write_idx(os.path.join(building, SPAN_IMAGES), moved(images[start:start + SIZE_SPAN_IMAGES],
+                                                             *span_transform(number)),
+                  mnist_data.IMAGE_MAGIC, compress=False)
+        write_idx(os.path.join(building, SPAN_LABELS), labels[start:start + SIZE_SPAN_IMAGES], mnist_data.LABEL_MAGIC,
+                  compress=False)
+        os.rename(building, span_dir)
 
 
 def build_png_spans(train: tuple, spans_dir: str, count: int) -> None:
@@ -467,7 +464,7 @@ def nights_lines(part: dict) -> list[str]:
         "training digits each as 28x28 PNGs in label folders. The recipe is the tiny one of the start-up bench: "
         "`mnist-tfx run --data-dir DATA --output-dir OUT " + " ".join(part["run_args"]) + "`; the limits cut only "
         "the base dataset, every span is read in full, and that is what grows. For each count: a first run in a "
-        "fresh output dir and user cache dir (not the night measured), the same command with nothing new, then "
+        "fresh output dir and user cache dir (not one of the runs measured), the same command with nothing new, then "
         "once more after one new span of new digits has arrived (a dir written beforehand, linked in whole). "
         f"{part['distinct_spans']} spans of distinct digits use up MNIST's training digits; spans from "
         f"{part['distinct_spans']} on hold them again, each moved by the span's own small rotation, shift and zoom, "
