@@ -43,7 +43,7 @@ class TrainingConfig:
     batch_size: int
     learning_rate: float
     lr_schedule: str
-    patience: int  # epochs without a better validation accuracy before stopping; 0: never stop early
+    patience: int  # epochs without a lower validation loss before stopping; 0: never stop early
     validation_fraction: float
     augment: bool
     seed: int

@@ -187,3 +187,18 @@ def test_one_cycle_warms_up_to_the_peak_rate_then_decays_to_zero():
     # 100 warm-up steps, then a cosine over 300: two thirds of the way down it is at a quarter of the peak.
     np.testing.assert_allclose(rates[:4], [4e-3 / 25, (4e-3 / 25 + 4e-3) / 2, 4e-3, 1e-3], rtol=1e-5)
     assert rates[4] == pytest.approx(0, abs=1e-9)
+
+
+def test_keeps_the_epoch_with_the_lowest_validation_loss(mnist_train_slice, tmp_path, capsys):
+    """A constant rate, so that the loss need not fall every epoch. Here seed 2 ties the validation accuracy
+    of its last two epochs (the tie would keep the earlier, of higher loss) and seed 4's lowest loss is
+    not its last epoch."""
+    images = (mnist_train_slice[0].reshape(-1, 784) / 255).astype(np.float32)
+    data = training_data.canonical([(images, mnist_train_slice[1].astype(np.int64))], 1e9, str(tmp_path))
+    for seed in (2, 4):
+        config = TrainingConfig(**settings(arch="mlp", epochs=5, batch_size=64, lr_schedule="constant",
+                                           learning_rate=3e-3, augment="off", seed=seed, validation_fraction=0.25))
+        model = trainer.train(config, data, str(tmp_path / f"run-{seed}"))
+        losses = [float(loss) for loss in re.findall(r"val_loss (\S+)", capsys.readouterr().out)]
+        kept_loss, _ = model.evaluate(trainer.validation_dataset(data, 500), verbose=0)
+        assert len(losses) == 5 and kept_loss == pytest.approx(min(losses), abs=1e-4), (seed, kept_loss, losses)

@@ -38,8 +38,8 @@ class PipelineConfig:
                                ("auto", *LR_SCHEDULES))
     augment: str = _option("auto", "random small shifts, rotations and zooms of training images "
                                    "(auto: the recipe's choice)", ("auto", "on", "off"))
-    patience: int = _option(0, "stop after N epochs without a better validation accuracy (0: run every epoch); "
-                               "the best epoch is kept either way")
+    patience: int = _option(0, "stop after N epochs without a lower validation loss (0: run every epoch); "
+                               "the epoch with the lowest validation loss is kept either way")
     validation_fraction: float = _option(0.1, "share of the training split held out for validation "
                                               "(early stopping, best epoch); the eval split is never used")
     seed: int = _option(42, "random seed for initialization, shuffling and augmentation")
