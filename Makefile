@@ -10,7 +10,7 @@ FASHION_MNIST_DIR ?= $(wildcard $(abspath ../shared/data/fashion_mnist))
 export MNIST_DIR FASHION_MNIST_DIR
 export TF_USE_LEGACY_KERAS := 1
 
-.PHONY: setup run test clean bench bench-accuracy bench-tflite bench-retraining bench-kfp-downloads bench-startup bench-scale
+.PHONY: setup run test clean bench bench-accuracy bench-tflite bench-retraining bench-kfp-downloads bench-startup bench-scale bench-best-epoch
 
 # The venv (scripts/setup_venv.sh), then chromium, Node.js and the browser tests' npm packages.
 setup:
@@ -49,3 +49,7 @@ bench-startup: setup
 # 1x to 8x MNIST's training images, and a night's run with 1, 10 and 50 spans: make bench-scale [ARGS="--part sizes"]
 bench-scale: setup
 	$(PYTHON) benchmarks/scale.py $(ARGS)
+
+# Which epoch the Trainer keeps: the default recipe per seed, every epoch on the test images: make bench-best-epoch
+bench-best-epoch: setup
+	$(PYTHON) benchmarks/best_epoch.py $(ARGS)

@@ -196,8 +196,9 @@ def learning_rate_schedule(config: TrainingConfig, steps: int):
 
 
 def train(config: TrainingConfig, data: training_data.InMemory | training_data.OnDisk, run_dir: str,
-          strategy: tf.distribute.Strategy | None = None) -> keras.Model:
-    """Fits on all but the first `validation_fraction` of the examples; returns the best epoch's model."""
+          strategy: tf.distribute.Strategy | None = None, callbacks: tuple = ()) -> keras.Model:
+    """Fits on all but the first `validation_fraction` of the examples; returns the best epoch's model.
+    `callbacks` are Keras callbacks to add (benchmarks/best_epoch.py watches each epoch with one)."""
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
     n_val = round(data.count * config.validation_fraction)
@@ -215,6 +216,7 @@ def train(config: TrainingConfig, data: training_data.InMemory | training_data.O
                       steps_per_execution=STEPS_PER_EXECUTION)
     best = os.path.join(run_dir, "best_epoch", "weights")
     callbacks = [
+        *callbacks,
         EpochProgress(config.epochs),
         keras.callbacks.TensorBoard(run_dir, update_freq="epoch"),
         keras.callbacks.ModelCheckpoint(best, monitor=BEST_EPOCH_METRIC, save_best_only=True, save_weights_only=True),
