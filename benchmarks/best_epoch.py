@@ -87,6 +87,12 @@ def percent(value: float) -> str:
     return f"{value:.2%}"
 
 
+def gained(images: int) -> str:
+    if not images:
+        return "as many test images right"
+    return f"{abs(images)} test image{'s' if abs(images) != 1 else ''} {'more' if images > 0 else 'fewer'} right"
+
+
 def render(results: dict) -> str:
     runs, recipe = results["runs"], results["recipe"]
     kept = {rule: [run["epochs"][run["kept"][rule]]["test_accuracy"] for run in runs] for rule in RULES}
@@ -102,7 +108,7 @@ def render(results: dict) -> str:
         "validation accuracy, or the one with the lowest validation loss. The Trainer keeps "
         f"the epoch with the {RULES[results['trainer_rule']]}.", "",
         "| seed | test accuracy after each epoch | validation accuracy | validation loss | kept by accuracy | "
-        "kept by loss | training |",
+        "kept by loss | training, with each epoch's test pass |",
         "|---|---|---|---|---|---|---|"]
     for run in runs:
         epochs = run["epochs"]
@@ -117,8 +123,7 @@ def render(results: dict) -> str:
     lines += [f"| {RULES[rule]} | {percent(statistics.median(values))} | {percent(min(values))} | "
               f"{percent(statistics.mean(values))} |" for rule, values in kept.items()]
     lines += ["", f"The rules keep different epochs for {len(differ)} of the {len(runs)} seeds"
-              + "".join(f"{';' if i else ':'} seed {seed}, where the loss's epoch gets {abs(images)} test "
-                        f"image{'s' if abs(images) != 1 else ''} {'more' if images >= 0 else 'fewer'} right"
+              + "".join(f"{';' if i else ':'} seed {seed}, where the loss's epoch gets {gained(images)}"
                         for i, (seed, images) in enumerate(differ)) + ".", ""]
     return "\n".join(lines)
 
