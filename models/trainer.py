@@ -34,8 +34,7 @@ WARMUP_FRACTION, WARMUP_START = 0.25, 1 / 25
 STEPS_PER_EXECUTION = 16
 BATCHES_PER_CHUNK = 16
 VALIDATION_BATCH = 1024
-# Not val_accuracy: on a few thousand images it moves by whole images and a tie keeps the earlier, less
-# annealed epoch, which lost up to 0.1 % of test accuracy (docs/design.md).
+# Not val_accuracy, which moves by whole images and keeps the earlier, less annealed epoch on a tie (docs/design.md).
 BEST_EPOCH_METRIC = "val_loss"
 CHUNK_SIGNATURE = (tf.TensorSpec([None, IMAGE_PIXELS], tf.float32), tf.TensorSpec([None], tf.int64))
 # tf.data's autotuning thread can stall the deletion of an iterator for seconds, which Keras does every epoch

@@ -200,5 +200,6 @@ def test_keeps_the_epoch_with_the_lowest_validation_loss(mnist_train_slice, tmp_
                                            learning_rate=3e-3, augment="off", seed=seed, validation_fraction=0.25))
         model = trainer.train(config, data, str(tmp_path / f"run-{seed}"))
         losses = [float(loss) for loss in re.findall(r"val_loss (\S+)", capsys.readouterr().out)]
-        kept_loss, _ = model.evaluate(trainer.validation_dataset(data, 500), verbose=0)
+        validation = trainer.validation_dataset(data, round(data.count * config.validation_fraction))
+        kept_loss, _ = model.evaluate(validation, verbose=0)
         assert len(losses) == 5 and kept_loss == pytest.approx(min(losses), abs=1e-4), (seed, kept_loss, losses)
