@@ -25,6 +25,7 @@ import tf_keras as keras
 
 import provenance
 from components.mnist_example_gen import mnist_data
+from components.tflite_pusher import tflite
 from models import trainer, training_data
 from models.recipes import TrainingConfig
 from pipeline.config import PipelineConfig
@@ -35,7 +36,7 @@ RULES = {"val_accuracy": "highest validation accuracy", "val_loss": "lowest vali
 
 def scaled(images: np.ndarray, low: float, high: float) -> np.ndarray:
     """preprocessing_fn's tft.scale_to_0_1 with the training split's own min and max."""
-    return ((images.reshape(len(images), -1).astype(np.float32) - low) / np.float32(high - low)).astype(np.float32)
+    return (images.reshape(len(images), -1).astype(np.float32) - np.float32(low)) / np.float32(high - low)
 
 
 class EveryEpoch(keras.callbacks.Callback):
@@ -49,7 +50,7 @@ class EveryEpoch(keras.callbacks.Callback):
 
 
 def accuracy(model, images, labels) -> float:
-    return float((model.predict(images, batch_size=2048, verbose=0).argmax(axis=1) == labels).mean())
+    return tflite.accuracy(model.predict(images, batch_size=2048, verbose=0), labels)
 
 
 def kept_epoch(epochs: list[dict], rule: str) -> int:
@@ -104,7 +105,7 @@ def render(results: dict) -> str:
         f"{recipe['lr_schedule']} peaking at {recipe['learning_rate']}, augmentation "
         f"{'on' if recipe['augment'] else 'off'}) trained by `models.trainer.train` on full MNIST's training split "
         f"with {recipe['validation_fraction']:.0%} held out for validation, once per seed. Test accuracy: the "
-        "Keras model after each epoch on the 10,000 test images. A rule keeps the first epoch with the highest "
+        f"Keras model after each epoch on the {results['test_images']:,} test images. A rule keeps the first epoch with the highest "
         "validation accuracy, or the one with the lowest validation loss. The Trainer keeps "
         f"the epoch with the {RULES[results['trainer_rule']]}.", "",
         "| seed | test accuracy after each epoch | validation accuracy | validation loss | kept by accuracy | "
